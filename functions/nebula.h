@@ -1,0 +1,74 @@
+/*
+ * nebula.h — the harness every Nebula function is built with (wasm32-wasi and static native alike).
+ *
+ * Contract (docs/functions.md):
+ *   1. the very first act is to print `nebula-start <µs since the Unix epoch>` on stderr
+ *      (CLOCK_REALTIME: the server reads the same clock, so cold start = this − request received);
+ *   2. read one line of input from stdin (at most NEBULA_MAX_INPUT bytes, trailing CR/LF removed);
+ *   3. call the function, which prints its result on stdout and returns the exit code
+ *      (non-zero with a message on stderr for malformed input — never a wrong number).
+ *
+ * Usage:   static int run(const char *input) { ...; printf("%d\n", x); return 0; }
+ *          NEBULA_MAIN(run)
+ */
+#ifndef NEBULA_H
+#define NEBULA_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef NEBULA_MAX_INPUT
+#define NEBULA_MAX_INPUT 65536
+#endif
+
+static inline void nebula_print_start(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long us = (long long)ts.tv_sec * 1000000LL + (long long)(ts.tv_nsec / 1000);
+  fprintf(stderr, "nebula-start %lld\n", us);
+}
+
+/* Reads stdin up to the first newline (or EOF) into buf; returns the length, or -1 if too long. */
+static inline long nebula_read_line(char *buf, size_t cap) {
+  size_t len = 0;
+  int c;
+  while ((c = getchar()) != EOF && c != '\n') {
+    if (len + 1 >= cap) return -1;
+    buf[len++] = (char)c;
+  }
+  if (len > 0 && buf[len - 1] == '\r') len--;
+  buf[len] = '\0';
+  return (long)len;
+}
+
+/* Parses a whole non-negative decimal integer ≤ max; returns 0 on success. */
+static inline int nebula_parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
+  while (*s == ' ' || *s == '\t') s++;
+  if (*s < '0' || *s > '9') return -1;
+  unsigned long long v = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    v = v * 10 + (unsigned long long)(*s - '0');
+    if (v > max) return -1;
+  }
+  while (*s == ' ' || *s == '\t') s++;
+  if (*s != '\0') return -1;
+  *out = v;
+  return 0;
+}
+
+#define NEBULA_MAIN(fn)                                                       \
+  int main(void) {                                                            \
+    nebula_print_start();                                                     \
+    static char nebula_input[NEBULA_MAX_INPUT];                               \
+    if (nebula_read_line(nebula_input, sizeof nebula_input) < 0) {            \
+      fprintf(stderr, "input longer than %d bytes\n", NEBULA_MAX_INPUT - 1);  \
+      return 2;                                                               \
+    }                                                                         \
+    int nebula_rc = fn(nebula_input);                                         \
+    fflush(stdout);                                                           \
+    return nebula_rc;                                                         \
+  }
+
+#endif

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the node:test suites under test/ (or only the paths given) through tsx.
+# Node 20's --test takes no globs, so the files are listed here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+roots=("$@"); [ ${#roots[@]} -gt 0 ] || roots=(test)
+mapfile -t files < <(find "${roots[@]}" -type f \( -name '*.test.ts' -o -name '*.test.tsx' \) | sort)
+[ ${#files[@]} -gt 0 ] || { echo "no test files under ${roots[*]}" >&2; exit 1; }
+exec node --import tsx --test --test-concurrency="${NEBULA_TEST_CONCURRENCY:-2}" "${files[@]}"

@@ -1,0 +1,143 @@
+/**
+ * The `nebula` binary: parses flags and dispatches to src/commands/*. This is the only place that
+ * prints fatal errors and sets the exit code (STYLE.md §1). Commands are imported lazily so that
+ * `nebula serve` loads no React and `nebula console --ci` loads no Ink.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, NebulaError } from './errors.js';
+import { VERSION } from './version.js';
+
+type ExitResult = number | void;
+
+/** Runs a command body and records its exit code; errors go to the top-level handler. */
+async function run(body: () => Promise<ExitResult>): Promise<void> {
+  const code = await body();
+  if (typeof code === 'number') process.exitCode = code;
+}
+
+function buildProgram(): Command {
+  const program = new Command('nebula')
+    .description('Measure what WebAssembly saves over containers: cold start, run time and energy per invocation.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the FaaS host: functions as wasm in-process, docker containers or native processes')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '3090')
+    .option('--store <dir>', 'function store directory (survives restarts)', '.nebula/store')
+    .option('--token <token>', 'require Authorization: Bearer <token> on mutating endpoints (env NEBULA_TOKEN)')
+    .option('--workers <n>', 'wasm worker threads (default: number of CPUs)')
+    .option('--timeout-ms <ms>', 'stop a function after this long (504)', '30000')
+    .option('--max-memory-mb <mb>', 'memory cap per wasm instance and container', '256')
+    .option('--queue <n>', 'invocations allowed to wait for a worker before 503', '64')
+    .option('--docker-socket <path>', 'Docker engine socket (env DOCKER_HOST also works)')
+    .action(async (opts) => run(async () => (await import('./commands/serve.js')).serveCommand(opts)));
+
+  program
+    .command('build')
+    .description('build functions: .wasm (clang, wasm32-wasi) and a static native executable (gcc)')
+    .argument('[functions...]', 'function directories (default: every folder in functions/)')
+    .addOption(new Option('--arch <arch>', 'native architecture').choices(['x64', 'arm64']))
+    .option('--no-native', 'build only the .wasm modules')
+    .action(async (paths: string[], opts) => run(async () => (await import('./commands/build.js')).buildCommand(paths, opts)));
+
+  program
+    .command('deploy')
+    .description('upload built functions (or artifacts by path) to a target')
+    .argument('[functions...]', 'function directories or artifact files (default: every folder in functions/)')
+    .option('--target <url>', 'the nebula serve to deploy to', 'http://127.0.0.1:3090')
+    .option('--token <token>', 'the server token (env NEBULA_TOKEN)')
+    .option('--name <name>', 'function name when deploying a single artifact file')
+    .action(async (paths: string[], opts) => run(async () => (await import('./commands/deploy.js')).deployCommand(paths, opts)));
+
+  program
+    .command('invoke')
+    .description('invoke a function once and print its InvocationResult JSON')
+    .argument('<name>', 'function name')
+    .argument('[input]', 'input text (default: read from stdin when piped, else empty)')
+    .option('--runtime <runtime>', 'wasm, component, docker or native', 'wasm')
+    .option('--target <url>', 'the nebula serve to call', 'http://127.0.0.1:3090')
+    .action(async (name: string, input: string | undefined, opts) =>
+      run(async () => (await import('./commands/invoke.js')).invokeCommand(name, input, opts)),
+    );
+
+  program
+    .command('console')
+    .description('run a YAML suite with a live terminal UI (or headless with --ci)')
+    .argument('<suite>', 'suite file, e.g. suites/quick.yaml')
+    .option('--ci', 'no UI: progress on stderr, summary on stdout, exit code 0/1/2/3')
+    .option('--out <dir>', 'results directory', 'results')
+    .option('--target <url>', 'override the suite target')
+    .option('--meter <spec>', 'override the suite meter: modbus://HOST[:PORT][?unit=N&map=NAME], sim, rapl, none')
+    .option('--token <token>', 'the server token (env NEBULA_TOKEN)')
+    .action(async (suite: string, opts) => run(async () => (await import('./commands/console.js')).consoleCommand(suite, opts)));
+
+  program
+    .command('report')
+    .description('statistics and the wasm-vs-container comparison for one or more run directories')
+    .argument('<runs...>', 'run directories (results/<suite>-<stamp>)')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html', 'thesis']).default('md'))
+    .option('--out <file>', 'write to a file instead of stdout ("-" is stdout)', '-')
+    .option('--baseline <runtime>', 'runtime the ratios are taken against', 'wasm')
+    .action(async (runs: string[], opts) => run(async () => (await import('./commands/report.js')).reportCommand(runs, opts)));
+
+  const meter = program.command('meter').description('power meter tools');
+  meter
+    .command('read')
+    .description('read one sample and print it as JSON')
+    .argument('<spec>', 'modbus://HOST[:PORT][?unit=N&map=NAME&voltage=measured|240], sim, rapl, none')
+    .action(async (spec: string) => run(async () => (await import('./commands/meter.js')).meterReadCommand(spec)));
+  meter
+    .command('watch')
+    .description('live power sparkline with the current watts and sample rate')
+    .argument('<spec>', 'meter spec, as for read')
+    .option('--interval-ms <ms>', 'sampling interval (default: as fast as the meter answers)')
+    .action(async (spec: string, opts) => run(async () => (await import('./commands/meter.js')).meterWatchCommand(spec, opts)));
+  meter
+    .command('simulate')
+    .description('serve a Gude-compatible PDU over Modbus TCP whose power follows this machine\'s CPU load')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'Modbus TCP port', '5020')
+    .option('--idle-w <watts>', 'idle power', '2.5')
+    .option('--core-w <watts>', 'extra watts per fully busy core', '1.5')
+    .action(async (opts) => run(async () => (await import('./commands/meter.js')).meterSimulateCommand(opts)));
+
+  program
+    .command('demo')
+    .description('the whole tour on one machine: local server, bundled functions, simulated meter, quick suite')
+    .option('--ci', 'no UI even on a terminal')
+    .option('--out <dir>', 'results directory', 'results')
+    .option('--suite <file>', 'suite to run', 'suites/quick.yaml')
+    .action(async (opts) => run(async () => (await import('./commands/demo.js')).demoCommand(opts)));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed the usage message; --help and --version exit 0.
+      process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      return;
+    }
+    if (error instanceof NebulaError) {
+      process.stderr.write(`nebula: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(
+      `nebula: internal error (this is a bug, please report it with the text below)\n${
+        error instanceof Error ? (error.stack ?? error.message) : String(error)
+      }\n`,
+    );
+    process.exitCode = ExitCode.Bug;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,76 @@
+/**
+ * Typed errors (STYLE.md §2). Library code throws these; only src/cli.ts prints them and sets the
+ * exit code. Exit codes follow DESIGN.md: 1 run failures, 2 bad usage/config, 3 target/meter unreachable.
+ */
+export const ExitCode = { Ok: 0, Failures: 1, Usage: 2, Unreachable: 3, Bug: 70 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface NebulaErrorOptions {
+  /** What the user can do about it, printed after the message. */
+  hint?: string;
+  cause?: unknown;
+}
+
+/** Base of every error Nebula reports to a user: a stable code, an exit code and a hint. */
+export class NebulaError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, exitCode: ExitCode, options: NebulaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad flags, bad files, bad suite: exit 2. */
+export class UsageError extends NebulaError {
+  constructor(message: string, options: NebulaErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'usage', message, ExitCode.Usage, options);
+  }
+}
+
+/** A suite file that does not validate: exit 2, message names file, line and field. */
+export class SuiteError extends NebulaError {
+  constructor(message: string, options: NebulaErrorOptions = {}) {
+    super('suite', message, ExitCode.Usage, options);
+  }
+}
+
+/** The target server cannot be reached or answered with an error: exit 3 when unreachable. */
+export class TargetError extends NebulaError {
+  readonly status: number | undefined;
+  constructor(
+    message: string,
+    options: NebulaErrorOptions & { code?: string; status?: number; exitCode?: ExitCode } = {},
+  ) {
+    super(options.code ?? 'target', message, options.exitCode ?? ExitCode.Unreachable, options);
+    this.status = options.status;
+  }
+}
+
+/** The power meter cannot be reached or gives nonsense: exit 3. */
+export class MeterError extends NebulaError {
+  constructor(message: string, options: NebulaErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'meter', message, ExitCode.Unreachable, options);
+  }
+}
+
+/** A toolchain or build failure (nebula build): exit 2 with the Debian package to install. */
+export class BuildError extends NebulaError {
+  constructor(message: string, options: NebulaErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'build', message, ExitCode.Usage, options);
+  }
+}
+
+/** Turns anything thrown (strings, foreign error objects) into a message without losing it. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error) {
+    return String((error as { message: unknown }).message);
+  }
+  return String(error);
+}

@@ -1,0 +1,116 @@
+/**
+ * The wire contract between `nebula serve` and its clients (DESIGN.md, "HTTP API"). Both sides use
+ * these schemas: the server to type what it sends, clients to validate what they receive.
+ */
+import { z } from 'zod';
+
+export const RUNTIMES = ['wasm', 'component', 'docker', 'native'] as const;
+export const RuntimeSchema = z.enum(RUNTIMES);
+export type Runtime = z.infer<typeof RuntimeSchema>;
+
+/** `^[a-z0-9][a-z0-9-]{0,62}$`: safe as a path segment, a file name and a Docker image name. */
+export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const FunctionNameSchema = z.string().regex(FUNCTION_NAME);
+
+export const ARCHES = ['x64', 'arm64'] as const;
+export const ArchSchema = z.enum(ARCHES);
+export type Arch = z.infer<typeof ArchSchema>;
+
+export const HealthSchema = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  arch: z.string(),
+  runtimes: z.object({
+    wasm: z.boolean(),
+    component: z.boolean(),
+    docker: z.boolean(),
+    native: z.boolean(),
+  }),
+  /** Why a runtime is unavailable (e.g. "no Docker engine at /var/run/docker.sock"). */
+  unavailable: z.record(z.string(), z.string()).optional(),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+export const TimeSchema = z.object({ epoch_us: z.number().int() });
+export type TimeResponse = z.infer<typeof TimeSchema>;
+
+export const FunctionInfoSchema = z.object({
+  name: FunctionNameSchema,
+  artifacts: z.object({
+    wasm: z.object({ sha256: z.string(), bytes: z.number().int() }).optional(),
+    native: z.object({ sha256: z.string(), arch: z.string() }).optional(),
+    docker: z.object({ image: z.string() }).optional(),
+  }),
+});
+export type FunctionInfo = z.infer<typeof FunctionInfoSchema>;
+export const FunctionListSchema = z.array(FunctionInfoSchema);
+
+/** Server-side timestamps, µs since the Unix epoch on the server's realtime clock. */
+export const MetricsSchema = z.object({
+  received_us: z.number().int(),
+  ready_us: z.number().int(),
+  started_us: z.number().int(),
+  ended_us: z.number().int(),
+  startup_us: z.number().int(),
+  exec_us: z.number().int(),
+  total_us: z.number().int(),
+});
+export type Metrics = z.infer<typeof MetricsSchema>;
+
+export const InvocationResultSchema = z.object({
+  function: z.string(),
+  runtime: RuntimeSchema,
+  input: z.string(),
+  output: z.string(),
+  ok: z.boolean(),
+  exit_code: z.number().int().nullable(),
+  /** "function": the harness printed `nebula-start <us>`; "host": the runtime's own estimate. */
+  start_source: z.enum(['function', 'host']),
+  error: z.string().optional(),
+  /** The function's stderr without the nebula-start line (truncated), useful when ok is false. */
+  stderr: z.string().optional(),
+  metrics: MetricsSchema,
+});
+export type InvocationResult = z.infer<typeof InvocationResultSchema>;
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** The thesis prototype's answer shape for POST /invoke_function (see shared/THESIS.md). */
+export const FunctionResultSchema = z.object({
+  func_name: z.string(),
+  func_type: z.enum(['Wasm', 'Docker']),
+  input: z.string(),
+  result: z.string(),
+  metrics: z.object({
+    startup_time: z.number(),
+    total_runtime: z.number(),
+    start_since_epoch: z.number(),
+    end_since_epoch: z.number(),
+  }),
+});
+export type FunctionResult = z.infer<typeof FunctionResultSchema>;
+
+/** Builds the derived fields of Metrics from the four stamps. */
+export function metricsFrom(stamps: {
+  received_us: number;
+  ready_us: number;
+  started_us: number;
+  ended_us: number;
+}): Metrics {
+  return {
+    ...stamps,
+    startup_us: stamps.started_us - stamps.received_us,
+    exec_us: stamps.ended_us - stamps.started_us,
+    total_us: stamps.ended_us - stamps.received_us,
+  };
+}
+
+/** Parses the harness' first stderr line, `nebula-start <epoch_us>`. Returns undefined if absent. */
+export function parseStartLine(stderr: string): { startedUs: number; rest: string } | undefined {
+  const match = /^nebula-start (\d{1,20})\r?\n?/.exec(stderr);
+  if (!match?.[1]) return undefined;
+  return { startedUs: Number(match[1]), rest: stderr.slice(match[0].length) };
+}

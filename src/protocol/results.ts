@@ -1,0 +1,101 @@
+/**
+ * The files of a run directory (DESIGN.md, "Results"): written by the console, read by the report.
+ *   run.json · invocations.jsonl · samples.jsonl · summary.json · summary.md
+ */
+import { z } from 'zod';
+import { HealthSchema, InvocationResultSchema, RuntimeSchema } from './api.js';
+
+/** One meter reading, timed on the bench clock by the start and end of its read. */
+export const SampleSchema = z.object({
+  t_start_us: z.number(),
+  t_end_us: z.number(),
+  power_w: z.number(),
+  voltage_v: z.number().optional(),
+  current_a: z.number().optional(),
+  pf: z.number().optional(),
+  energy_wh: z.number().optional(),
+  /** The device's own (coarse, whole-watt) power register, kept for comparison. */
+  device_power_w: z.number().optional(),
+});
+export type Sample = z.infer<typeof SampleSchema>;
+
+/** A span with no readings (meter unreachable, timed out): recorded, never papered over. */
+export const GapSchema = z.object({
+  gap: z.literal(true),
+  from_us: z.number(),
+  to_us: z.number(),
+  reason: z.string(),
+});
+export type Gap = z.infer<typeof GapSchema>;
+
+/** A line of samples.jsonl. */
+export const SampleLineSchema = z.union([GapSchema, SampleSchema]);
+export type SampleLine = z.infer<typeof SampleLineSchema>;
+
+export const EnergyMethodSchema = z.enum(['integrated', 'thesis']);
+
+/** Energy attributed to one invocation window. Units: W, µWh. */
+export const EnergySchema = z.object({
+  method: EnergyMethodSchema,
+  samples: z.number().int(),
+  avg_power_w: z.number().nullable(),
+  energy_uwh: z.number().nullable(),
+  baseline_w: z.number().nullable(),
+  isolated_energy_uwh: z.number().nullable(),
+  note: z.string().nullable(),
+});
+export type Energy = z.infer<typeof EnergySchema>;
+
+export const ClockEstimateSchema = z.object({
+  /** server_clock − bench_clock, µs. */
+  offset_us: z.number(),
+  /** Half the round trip of the sample the offset came from, µs. */
+  uncertainty_us: z.number(),
+});
+export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
+
+/**
+ * A line of invocations.jsonl: the server's InvocationResult plus the console's bookkeeping.
+ * A failed request (target down, timeout) is still a line: `ok:false`, `error`, and `metrics` null.
+ */
+export const InvocationLineSchema = InvocationResultSchema.extend({
+  metrics: InvocationResultSchema.shape.metrics.nullable(),
+  run_id: z.string(),
+  seq: z.number().int(),
+  rep: z.number().int(),
+  warmup: z.boolean(),
+  client: z.object({ sent_us: z.number(), replied_us: z.number() }),
+  clock: ClockEstimateSchema.nullable(),
+  energy: EnergySchema.nullable(),
+  /** Energy by the thesis method, for comparison (null without a meter). */
+  energy_thesis: EnergySchema.nullable().optional(),
+  /** Set when the request itself failed (no InvocationResult from the server). */
+  request_error: z.object({ code: z.string(), message: z.string(), status: z.number().optional() }).optional(),
+});
+export type InvocationLine = z.infer<typeof InvocationLineSchema>;
+
+export const BaselineSchema = z.object({
+  seconds: z.number(),
+  samples: z.number().int(),
+  power_w: z.number().nullable(),
+  /** Robust spread (MAD) of the idle power. */
+  spread_w: z.number().nullable(),
+});
+export type Baseline = z.infer<typeof BaselineSchema>;
+
+export const RunJsonSchema = z.object({
+  run_id: z.string(),
+  suite: z.object({ name: z.string(), file: z.string().nullable() }).passthrough(),
+  versions: z.object({ nebula: z.string(), node: z.string() }).passthrough(),
+  target: z.object({ url: z.string(), health: HealthSchema.nullable() }),
+  meter: z.object({ spec: z.string(), description: z.string().nullable() }).passthrough(),
+  clock: ClockEstimateSchema.nullable(),
+  baseline: z.object({ before: BaselineSchema.nullable(), after: BaselineSchema.nullable(), drift_w: z.number().nullable() }),
+  runtimes: z.array(RuntimeSchema),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  /** "running" while the run goes; "completed", "interrupted" or "failed" at the end. */
+  status: z.enum(['running', 'completed', 'interrupted', 'failed']),
+  error: z.string().nullable().optional(),
+});
+export type RunJson = z.infer<typeof RunJsonSchema>;
