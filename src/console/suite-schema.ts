@@ -1,0 +1,104 @@
+/**
+ * The YAML suite format (DESIGN.md, "Suites"; docs/suites.md). Strict objects: an unknown key is an
+ * error, so a typo like `repetition:` never silently runs the default.
+ */
+import { z } from 'zod';
+import { FunctionNameSchema, RuntimeSchema } from '../protocol/api.js';
+
+/** Above this many inputs per function a range is almost surely a typo (a step of 0.001…). */
+export const MAX_INPUTS = 100_000;
+
+export const InputRangeSchema = z.strictObject({
+  from: z.number().int(),
+  to: z.number().int(),
+  step: z.number().int().positive().optional(),
+});
+
+const InputValueSchema = z.union([z.string(), z.number()]);
+
+export const InputsSchema = z.union([z.array(InputValueSchema).min(1), InputRangeSchema]);
+
+export const SuiteFunctionSchema = z.strictObject({
+  name: FunctionNameSchema,
+  inputs: InputsSchema,
+  /** Overrides the suite's runtimes for this function. */
+  runtimes: z.array(RuntimeSchema).min(1).optional(),
+});
+
+export const METRICS = [
+  'startup_us',
+  'exec_us',
+  'total_us',
+  'energy_uwh',
+  'isolated_energy_uwh',
+  'avg_power_w',
+  'error_rate',
+] as const;
+export const MetricSchema = z.enum(METRICS);
+export type Metric = z.infer<typeof MetricSchema>;
+
+export const STATS = ['p50', 'p90', 'p95', 'p99', 'mean', 'min', 'max'] as const;
+export const StatSchema = z.enum(STATS);
+export type Stat = z.infer<typeof StatSchema>;
+
+/**
+ * A k6-style threshold: either `metric` (a statistic of one metric, optionally for one runtime or
+ * function) or `ratio` (the statistic of runtime `of` divided by that of runtime `over`).
+ */
+export const ThresholdSchema = z
+  .strictObject({
+    metric: MetricSchema.optional(),
+    ratio: MetricSchema.optional(),
+    function: FunctionNameSchema.optional(),
+    runtime: RuntimeSchema.optional(),
+    of: RuntimeSchema.optional(),
+    over: RuntimeSchema.optional(),
+    stat: StatSchema.default('p50'),
+    below: z.number().optional(),
+    above: z.number().optional(),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.metric === undefined) === (t.ratio === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of `metric` or `ratio`', path: [] });
+    }
+    if (t.ratio !== undefined && (t.of === undefined || t.over === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a `ratio` threshold needs `of` and `over` runtimes', path: [] });
+    }
+    if (t.ratio !== undefined && t.runtime !== undefined) {
+      ctx.addIssue({ code: 'custom', message: '`runtime` applies to `metric` thresholds; a ratio uses `of` and `over`', path: ['runtime'] });
+    }
+    if (t.metric !== undefined && (t.of !== undefined || t.over !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '`of`/`over` apply to `ratio` thresholds only', path: [t.of !== undefined ? 'of' : 'over'] });
+    }
+    if (t.below === undefined && t.above === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a threshold needs `below` or `above`', path: [] });
+    }
+  });
+export type Threshold = z.infer<typeof ThresholdSchema>;
+
+export const SuiteSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use letters, digits, ".", "_" and "-" (it names the results directory)'),
+  description: z.string().optional(),
+  target: z.string().optional(),
+  runtimes: z.array(RuntimeSchema).min(1),
+  repetitions: z.number().int().min(1).default(1),
+  warmup: z.number().int().min(0).default(0),
+  order: z.enum(['interleaved', 'blocked']).default('interleaved'),
+  baseline: z
+    .strictObject({
+      seconds: z.number().min(0),
+      /** Measure idle power again after the run, to report drift. */
+      after: z.boolean().default(true),
+    })
+    .optional(),
+  meter: z.string().default('none'),
+  /** Meter sampling interval; 0 or absent: as fast as the meter answers. */
+  meter_interval_ms: z.number().min(0).optional(),
+  /** Per-invocation HTTP timeout. */
+  timeout_ms: z.number().int().positive().optional(),
+  /** Consecutive failed requests tolerated before the run stops with exit 3. */
+  retries: z.number().int().min(0).default(2),
+  thresholds: z.array(ThresholdSchema).default([]),
+  functions: z.array(SuiteFunctionSchema).min(1),
+});
+export type SuiteInput = z.infer<typeof SuiteSchema>;

@@ -1,0 +1,236 @@
+/**
+ * Loads and validates a YAML suite before anything runs (STYLE.md §3). Errors name the file, the
+ * line and column, and the field: `suites/x.yaml:7:12: functions[0].inputs.step: must be > 0`.
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { SuiteError, describeError } from '../errors.js';
+import type { Runtime } from '../protocol/api.js';
+import { MAX_INPUTS, SuiteSchema, type SuiteInput, type Threshold } from './suite-schema.js';
+
+export interface SuiteFunction {
+  name: string;
+  /** Inputs expanded from a range or a list, as the text sent to the function. */
+  inputs: string[];
+  runtimes: Runtime[];
+}
+
+/** A validated suite, ready for the driver. */
+export interface Suite extends Omit<SuiteInput, 'functions' | 'thresholds'> {
+  functions: SuiteFunction[];
+  thresholds: Threshold[];
+  /** The file it came from (null when parsed from a string). */
+  file: string | null;
+}
+
+/** Reads and validates a suite file. Throws SuiteError (exit 2). */
+export async function loadSuite(file: string): Promise<Suite> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new SuiteError(`cannot read suite ${file}: ${describeError(error)}`, {
+      hint: 'Pass a suite file, e.g. `nebula console suites/quick.yaml`.',
+    });
+  }
+  return parseSuite(text, file);
+}
+
+/** Parses and validates suite text; `file` is used in messages. */
+export function parseSuite(text: string, file: string | null): Suite {
+  const where = file ?? '<suite>';
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    const loc = pos ? `${where}:${pos.line}:${pos.col}` : where;
+    throw new SuiteError(`${loc}: invalid YAML: ${(first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { hint: 'Fix the YAML syntax at that line.' });
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SuiteError(`${where}:1:1: a suite is a mapping with name, runtimes and functions`, {
+      hint: 'See docs/suites.md for the format.',
+    });
+  }
+  const parsed = SuiteSchema.safeParse(data);
+  if (!parsed.success) {
+    const messages = parsed.error.issues
+      .flatMap((issue) => describeIssue(issue, doc, lineCounter, where).split('\n  '))
+      .sort((a, b) => lineOf(a) - lineOf(b));
+    const [head, ...rest] = messages;
+    throw new SuiteError(rest.length ? `${head}\n${rest.map((m) => `  ${m}`).join('\n')}` : (head ?? `${where}: invalid suite`), {
+      hint: 'See docs/suites.md for every key and its allowed values.',
+    });
+  }
+  const suite = parsed.data;
+  const functions = suite.functions.map((fn, index): SuiteFunction => {
+    const inputs = expandInputs(fn.inputs);
+    if (inputs.length === 0 || inputs.length > MAX_INPUTS) {
+      const node = nodeAt(doc, ['functions', index, 'inputs']);
+      throw new SuiteError(
+        `${locate(node, lineCounter, where)}: functions[${index}].inputs: ${
+          inputs.length === 0 ? 'the range is empty (`from` is above `to`)' : `${inputs.length} inputs is more than the ${MAX_INPUTS} allowed`
+        }`,
+        { hint: 'Check from, to and step.' },
+      );
+    }
+    return { name: fn.name, inputs, runtimes: fn.runtimes ?? suite.runtimes };
+  });
+  const names = new Set<string>();
+  functions.forEach((fn, index) => {
+    if (names.has(fn.name)) {
+      const node = nodeAt(doc, ['functions', index, 'name']);
+      throw new SuiteError(`${locate(node, lineCounter, where)}: functions[${index}].name: "${fn.name}" is listed twice`, {
+        hint: 'Merge the inputs into one entry.',
+      });
+    }
+    names.add(fn.name);
+  });
+  return { ...suite, functions, file };
+}
+
+/** Expands `{from, to, step}` (inclusive) or a list into input strings. */
+export function expandInputs(inputs: SuiteInput['functions'][number]['inputs']): string[] {
+  if (Array.isArray(inputs)) return inputs.map(String);
+  const step = inputs.step ?? 1;
+  const count = inputs.to < inputs.from ? 0 : Math.floor((inputs.to - inputs.from) / step) + 1;
+  if (count > MAX_INPUTS) return new Array<string>(count > MAX_INPUTS + 1 ? MAX_INPUTS + 1 : count).fill('');
+  return Array.from({ length: count }, (_, i) => String(inputs.from + i * step));
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** The line number in a `file:line:col: …` message, for ordering messages as they appear in the file. */
+function lineOf(message: string): number {
+  return Number(/:(\d+):\d+: /.exec(message)?.[1] ?? 0);
+}
+
+function describeIssue(issue: Issue, doc: Document, lineCounter: LineCounter, where: string): string {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => {
+        const keyNode = keyNodeAt(doc, path, key);
+        const field = formatPath([...path, key]);
+        return `${locate(keyNode, lineCounter, where)}: ${field}: unknown key${suggest(key, path)}`;
+      })
+      .join('\n  ');
+  }
+  if (issue.code === 'invalid_union') {
+    // Report the branch that got furthest: its issues are about the shape the user meant.
+    const branches = issue.errors;
+    const depth = (issues: Issue[]): number => Math.max(...issues.map((i) => i.path.length));
+    const best = [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
+    const inner = best?.[0];
+    if (inner && depth(best) > 0) {
+      return describeIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue, doc, lineCounter, where);
+    }
+  }
+  const node = nodeAt(doc, path);
+  const field = path.length ? formatPath(path) : '(top level)';
+  return `${locate(node ?? deepestNodeAt(doc, path), lineCounter, where)}: ${field}: ${messageOf(issue, node === undefined)}`;
+}
+
+function messageOf(issue: Issue, missing: boolean): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (missing) return `is required (expected ${issue.expected})`;
+      return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${String(issue.minimum)} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
+      return `must be ${issue.inclusive ? '≥' : '>'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return issue.format === 'regex' ? `${issue.message} (pattern ${issue.pattern ?? ''})` : issue.message;
+    case 'invalid_union':
+      return 'expected {from, to, step?} or a list';
+    default:
+      return issue.message;
+  }
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'thresholds', 'functions'],
+  functions: ['name', 'inputs', 'runtimes'],
+  inputs: ['from', 'to', 'step'],
+  baseline: ['seconds', 'after'],
+  thresholds: ['metric', 'ratio', 'function', 'runtime', 'of', 'over', 'stat', 'below', 'above'],
+};
+
+/** "did you mean" for a typo one or two edits away from a key allowed at that place. */
+function suggest(key: string, path: (string | number)[]): string {
+  const parent = [...path].reverse().find((p): p is string => typeof p === 'string') ?? '';
+  const known = KNOWN_KEYS[parent] ?? [];
+  const close = known.find((k) => editDistance(k, key) <= 2);
+  return close ? ` (did you mean "${close}"?)` : ` (allowed: ${known.join(', ')})`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** The YAML node at a data path, or the deepest existing ancestor's node when it is missing. */
+function nodeAt(doc: Document, path: (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    const next = childOf(node, segment);
+    if (next === undefined) return undefined;
+    node = next;
+  }
+  return node as Node;
+}
+
+/** The deepest node along a path (for missing keys: the mapping that lacks them). */
+function deepestNodeAt(doc: Document, path: (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    const next = childOf(node, segment);
+    if (next === undefined) break;
+    node = next;
+  }
+  return node as Node | undefined;
+}
+
+function childOf(node: unknown, segment: string | number): unknown {
+  if (isMap(node)) {
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+    return pair?.value ?? undefined;
+  }
+  if (isSeq(node) && typeof segment === 'number') return node.items[segment];
+  return undefined;
+}
+
+function keyNodeAt(doc: Document, path: (string | number)[], key: string): Node | undefined {
+  const parent = nodeAt(doc, path);
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    if (pair && isScalar(pair.key)) return pair.key;
+  }
+  return parent;
+}
+
+function locate(node: Node | undefined, lineCounter: LineCounter, where: string): string {
+  const offset = node?.range?.[0];
+  if (offset === undefined) return `${where}:1:1`;
+  const { line, col } = lineCounter.linePos(offset);
+  return `${where}:${line}:${col}`;
+}
