@@ -1,0 +1,179 @@
+/**
+ * The per-run summary (summary.json / summary.md): per function × runtime, how many invocations were
+ * measured, failed or discarded as warm-up, and the distribution of each metric. The console calls
+ * `summarize` at the end of a run (and on Ctrl-C); `nebula report` builds its comparison on top.
+ */
+import type { Runtime } from '../protocol/api.js';
+import type { InvocationLine } from '../protocol/results.js';
+import { duration, energy } from './format.js';
+import { describe, type Describe } from './stats.js';
+
+/** The per-invocation figures a report is made of. Times in µs, energies in µWh. */
+export const METRICS = ['startup_us', 'exec_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh'] as const;
+export type Metric = (typeof METRICS)[number];
+
+/** Human names of the metrics, for table headers. */
+export const METRIC_LABEL: Record<Metric, string> = {
+  startup_us: 'startup',
+  exec_us: 'exec',
+  total_us: 'total',
+  energy_uwh: 'energy',
+  isolated_energy_uwh: 'isolated energy',
+};
+
+/** Whether a metric is a time (µs) or an energy (µWh). */
+export function isEnergy(metric: Metric): boolean {
+  return metric === 'energy_uwh' || metric === 'isolated_energy_uwh';
+}
+
+/** Formats a value of `metric` in its unit. */
+export function formatMetric(metric: Metric, value: number): string {
+  return isEnergy(metric) ? energy(value) : duration(value);
+}
+
+/** The value of `metric` for one line, or undefined when it has none (failed, no meter, empty window). */
+export function metricValue(line: InvocationLine, metric: Metric): number | undefined {
+  switch (metric) {
+    case 'startup_us':
+    case 'exec_us':
+    case 'total_us':
+      return line.metrics?.[metric];
+    case 'energy_uwh':
+    case 'isolated_energy_uwh': {
+      const v = line.energy?.[metric];
+      return v === null || v === undefined ? undefined : v;
+    }
+  }
+}
+
+/** A line counts as measured when it is not a warm-up, succeeded and carries server metrics. */
+export function isMeasured(line: InvocationLine): boolean {
+  return !line.warmup && line.ok && line.metrics !== null;
+}
+
+/** Counts of what was kept and what was excluded from the statistics. */
+export interface Counts {
+  /** Lines in the file for this group. */
+  invocations: number;
+  /** Successful, non-warm-up invocations: the statistics are over these. */
+  measured: number;
+  /** Warm-up invocations, excluded (whether they succeeded or not). */
+  warmups: number;
+  /** Non-warm-up invocations that failed (function error, timeout, request error), excluded. */
+  errors: number;
+}
+
+/** Statistics of one function × runtime (optionally one input). */
+export interface GroupSummary extends Counts {
+  function: string;
+  runtime: Runtime;
+  /** One entry per metric; energy entries have n = 0 when the run had no meter. */
+  metrics: Record<Metric, Describe>;
+  /** Measured invocations whose energy window was flagged (e.g. shorter than the sampling interval). */
+  energy_notes: number;
+}
+
+export interface Summary {
+  run_id: string | null;
+  totals: Counts;
+  groups: GroupSummary[];
+}
+
+export interface SummarizeOptions {
+  /** Run id to record (default: the first line's run_id). */
+  runId?: string;
+}
+
+/** Counts warm-ups, errors and measured invocations of `lines`. */
+export function countLines(lines: readonly InvocationLine[]): Counts {
+  let warmups = 0;
+  let errors = 0;
+  let measured = 0;
+  for (const l of lines) {
+    if (l.warmup) warmups++;
+    else if (isMeasured(l)) measured++;
+    else errors++;
+  }
+  return { invocations: lines.length, measured, warmups, errors };
+}
+
+/** Distribution of every metric over the measured lines. */
+export function describeMetrics(lines: readonly InvocationLine[]): Record<Metric, Describe> {
+  const measured = lines.filter(isMeasured);
+  const out = {} as Record<Metric, Describe>;
+  for (const m of METRICS) {
+    const values: number[] = [];
+    for (const l of measured) {
+      const v = metricValue(l, m);
+      if (v !== undefined) values.push(v);
+    }
+    out[m] = describe(values);
+  }
+  return out;
+}
+
+/** Groups lines by a key, keeping first-seen order (the suite's order). */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
+/** Builds the per function × runtime summary of a run's invocation lines. */
+export function summarize(lines: readonly InvocationLine[], options: SummarizeOptions = {}): Summary {
+  const groups: GroupSummary[] = [];
+  for (const group of groupBy(lines, (l) => `${l.function}\u0000${l.runtime}`).values()) {
+    const first = group[0] as InvocationLine;
+    groups.push({
+      function: first.function,
+      runtime: first.runtime,
+      ...countLines(group),
+      metrics: describeMetrics(group),
+      energy_notes: group.filter((l) => isMeasured(l) && l.energy?.note).length,
+    });
+  }
+  return { run_id: options.runId ?? lines[0]?.run_id ?? null, totals: countLines(lines), groups };
+}
+
+/** Renders a Summary as a Markdown table (summary.md). */
+export function renderSummaryMarkdown(summary: Summary): string {
+  const t = summary.totals;
+  const out: string[] = [];
+  out.push(`# Run summary${summary.run_id ? ` — ${summary.run_id}` : ''}`, '');
+  out.push(
+    `${t.invocations} invocations: ${t.measured} measured, ${t.warmups} warm-up (excluded), ${t.errors} failed (excluded).`,
+    '',
+  );
+  if (summary.groups.length === 0) {
+    out.push('No invocations were recorded.', '');
+    return out.join('\n');
+  }
+  const hasEnergy = summary.groups.some((g) => g.metrics.energy_uwh.n > 0);
+  const head = ['function', 'runtime', 'n', 'errors', 'warm-up', 'startup p50', 'startup p95', 'exec p50', 'total p50', 'total p95'];
+  if (hasEnergy) head.push('energy p50', 'isolated p50');
+  out.push(`| ${head.join(' | ')} |`, `| ${head.map((h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
+  for (const g of summary.groups) {
+    const m = g.metrics;
+    const row = [
+      g.function,
+      g.runtime,
+      String(g.measured),
+      String(g.errors),
+      String(g.warmups),
+      duration(m.startup_us.median),
+      duration(m.startup_us.p95),
+      duration(m.exec_us.median),
+      duration(m.total_us.median),
+      duration(m.total_us.p95),
+    ];
+    if (hasEnergy) row.push(energy(m.energy_uwh.median), energy(m.isolated_energy_uwh.median));
+    out.push(`| ${row.join(' | ')} |`);
+  }
+  out.push('');
+  return out.join('\n');
+}
