@@ -49,13 +49,47 @@ static inline int nebula_parse_uint(const char *s, unsigned long long max, unsig
   if (*s < '0' || *s > '9') return -1;
   unsigned long long v = 0;
   for (; *s >= '0' && *s <= '9'; s++) {
-    v = v * 10 + (unsigned long long)(*s - '0');
-    if (v > max) return -1;
+    unsigned long long digit = (unsigned long long)(*s - '0');
+    /* checked before multiplying, so v never wraps around past 2^64 */
+    if (digit > max || v > (max - digit) / 10) return -1;
+    v = v * 10 + digit;
   }
   while (*s == ' ' || *s == '\t') s++;
   if (*s != '\0') return -1;
   *out = v;
   return 0;
+}
+
+/*
+ * Prints a double on stdout the way Python's repr() does, without its ".0": the fewest significant
+ * digits (1..17) that read back as the same value, in plain notation for 1e-4 <= |x| < 1e16 and as
+ * d.ddde±XX otherwise, then a newline; infinities print as `inf`/`-inf`, NaN as `nan`. glibc and
+ * wasi-libc (musl) both convert exactly in printf and strtod, so the text is identical on every
+ * build, where a bare %g loses digits and %.17g prints noise (2.7182818284590451 for e).
+ */
+static inline void nebula_print_double(double x) {
+  char buf[48];
+  if (x != x) {
+    fputs("nan\n", stdout);
+    return;
+  }
+  if (x == 1.0 / 0.0 || x == -1.0 / 0.0) {
+    fputs(x > 0 ? "inf\n" : "-inf\n", stdout);
+    return;
+  }
+  int digits = 1;
+  for (; digits <= 17; digits++) {
+    snprintf(buf, sizeof buf, "%.*e", digits - 1, x);
+    if (strtod(buf, NULL) == x) break;
+  }
+  int exponent = atoi(strchr(buf, 'e') + 1);
+  if (exponent >= -4 && exponent < 16) {
+    /* Below 1e16 a shortest form with fewer digits than its integer part is a multiple of ten,
+       which a double holds exactly, so padding to exponent+1 digits adds only zeros. */
+    snprintf(buf, sizeof buf, "%.*g", digits > exponent + 1 ? digits : exponent + 1, x);
+  }
+  fputs(buf, stdout);
+  fputc('\n', stdout);
 }
 
 #define NEBULA_MAIN(fn)                                                       \
