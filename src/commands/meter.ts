@@ -1,4 +1,111 @@
-import { notYet } from './_todo.js';
-export async function meterReadCommand(_spec: string): Promise<number | void> { notYet('meter read'); }
-export async function meterWatchCommand(_spec: string, _opts: Record<string, unknown>): Promise<number | void> { notYet('meter watch'); }
-export async function meterSimulateCommand(_opts: Record<string, unknown>): Promise<number | void> { notYet('meter simulate'); }
+/** `nebula meter read|watch|simulate` (issue 4). */
+import { ExitCode, UsageError } from '../errors.js';
+import { openMeter } from '../meter/meter.js';
+import { ModbusMeter } from '../meter/modbus-meter.js';
+import { Sampler } from '../meter/sampler.js';
+import { startSimulatedPdu } from '../meter/simulated-pdu.js';
+import { renderWatch } from '../meter/watch-view.js';
+
+function numberFlag(value: unknown, flag: string, min: number, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} ${String(value)}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+  }
+  return n;
+}
+
+/** Resolves on the first SIGINT/SIGTERM and removes its handlers. */
+async function untilInterrupted(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+const UNITS = { power_w: 'W', device_power_w: 'W', voltage_v: 'V', current_a: 'A', pf: '1', energy_wh: 'Wh', frequency_hz: 'Hz', t_start_us: 'µs since epoch', t_end_us: 'µs since epoch' };
+
+/** Prints one decoded sample as JSON. */
+export async function meterReadCommand(spec: string): Promise<number | void> {
+  const meter = await openMeter(spec);
+  try {
+    const sample = await meter.read();
+    const frequency = meter instanceof ModbusMeter ? meter.lastValues?.frequency_hz : undefined;
+    const out = { meter: spec, description: meter.describe(), sample: { ...sample, ...(frequency === undefined ? {} : { frequency_hz: frequency }) }, read_us: sample.t_end_us - sample.t_start_us, units: UNITS };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return ExitCode.Ok;
+  } finally {
+    await meter.close();
+  }
+}
+
+/** A live sparkline of power with the sample rate, redrawn in place until Ctrl-C. */
+export async function meterWatchCommand(spec: string, opts: Record<string, unknown>): Promise<number | void> {
+  const intervalMs = numberFlag(opts.intervalMs, '--interval-ms', 0);
+  const meter = await openMeter(spec);
+  const sampler = new Sampler(meter, intervalMs === undefined ? {} : { intervalMs });
+  const powers: number[] = [];
+  let status: string | null = null;
+  sampler.on('sample', (s) => {
+    powers.push(s.power_w);
+    if (powers.length > 4096) powers.splice(0, powers.length - 2048);
+    status = null;
+  });
+  sampler.on('error', (e) => {
+    status = `meter error: ${e.message} — retrying`;
+  });
+  sampler.on('gap', (g) => {
+    status = `gap of ${((g.to_us - g.from_us) / 1000).toFixed(0)} ms (${g.reason})`;
+  });
+  const tty = process.stdout.isTTY === true;
+  const draw = (): void => {
+    const stats = sampler.stats();
+    const frame = renderWatch(
+      { description: meter.describe(), powers, watts: stats.last?.power_w ?? null, rateHz: stats.rate_hz, samples: stats.samples, gaps: stats.gaps, status },
+      process.stdout.columns ?? 80,
+      process.stdout.rows ?? 24,
+    );
+    // Home + clear-to-end redraws in place without the flicker of a full clear.
+    process.stdout.write(tty ? `\x1b[H${frame.replace(/\n/g, '\x1b[K\n')}\x1b[J` : `${frame}\n`);
+  };
+  if (tty) process.stdout.write('\x1b[2J\x1b[?25l');
+  sampler.start();
+  const timer = setInterval(draw, tty ? 200 : 1000);
+  try {
+    await untilInterrupted();
+  } finally {
+    clearInterval(timer);
+    await sampler.stop();
+    await meter.close();
+    if (tty) process.stdout.write('\x1b[?25h\n');
+  }
+  return ExitCode.Ok;
+}
+
+/** Serves a Gude-compatible PDU over Modbus TCP until Ctrl-C. */
+export async function meterSimulateCommand(opts: Record<string, unknown>): Promise<number | void> {
+  const host = typeof opts.host === 'string' ? opts.host : '127.0.0.1';
+  const port = numberFlag(opts.port ?? '5020', '--port', 0, true)!;
+  if (port > 65535) throw new UsageError(`--port ${port}: expected a TCP port (0–65535)`);
+  const idleW = numberFlag(opts.idleW ?? '2.5', '--idle-w', 0)!;
+  const coreW = numberFlag(opts.coreW ?? '1.5', '--core-w', 0)!;
+  let pdu;
+  try {
+    pdu = await startSimulatedPdu({ host, port, idleW, coreW });
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    if (code === 'EADDRINUSE') throw new UsageError(`cannot serve on ${host}:${port}: the port is in use`, { hint: 'pick another --port (or --port 0 for any free one)' });
+    if (code === 'EACCES') throw new UsageError(`cannot serve on ${host}:${port}: permission denied`, { hint: 'ports below 1024 need root; use --port 5020' });
+    throw error;
+  }
+  process.stderr.write(`simulated Gude EPC 1105 on ${pdu.spec} (${idleW} W idle + ${coreW} W per busy core); meter spec: ${pdu.spec}\nCtrl-C to stop\n`);
+  await untilInterrupted();
+  await pdu.close();
+  return ExitCode.Ok;
+}
+
