@@ -82,6 +82,8 @@ function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html', 'thesis']).default('md'))
     .option('--out <file>', 'write to a file instead of stdout ("-" is stdout)', '-')
     .option('--baseline <runtime>', 'runtime the ratios are taken against', 'wasm')
+    .option('--seed <n>', 'bootstrap seed (same seed, same intervals)', '1')
+    .option('--resamples <n>', 'bootstrap resamples per confidence interval', '2000')
     .action(async (runs: string[], opts) => run(async () => (await import('./commands/report.js')).reportCommand(runs, opts)));
 
   const meter = program.command('meter').description('power meter tools');

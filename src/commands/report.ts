@@ -1,2 +1,61 @@
-import { notYet } from './_todo.js';
-export async function reportCommand(_runs: string[], _opts: Record<string, unknown>): Promise<number | void> { notYet('report'); }
+/** `nebula report RUN_DIR...`: statistics and the wasm-vs-container comparison in md/csv/json/html/thesis. */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { RUNTIMES, RuntimeSchema, type Runtime } from '../protocol/api.js';
+import { buildReport } from '../report/compare.js';
+import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
+import { thesisRecords } from '../report/export/thesis.js';
+import { formatWarning, loadRuns } from '../report/load.js';
+
+export interface ReportFlags {
+  format?: string;
+  out?: string;
+  baseline?: string;
+  seed?: string;
+  resamples?: string;
+}
+
+function positiveInt(flag: string, value: string | undefined, fallback: number, minimum: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < minimum) throw new UsageError(`--${flag} must be an integer ≥ ${minimum}, got "${value}"`);
+  return n;
+}
+
+/** Loads the runs, prints their warnings on stderr, and writes the report to --out (or stdout). */
+export async function reportCommand(dirs: string[], flags: ReportFlags): Promise<number> {
+  const format = (flags.format ?? 'md') as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
+  const parsed = RuntimeSchema.safeParse(flags.baseline ?? 'wasm');
+  if (!parsed.success) throw new UsageError(`--baseline must be one of ${RUNTIMES.join(', ')}, got "${flags.baseline}"`);
+  const baseline: Runtime = parsed.data;
+  const seed = positiveInt('seed', flags.seed, 1, 0);
+  const resamples = positiveInt('resamples', flags.resamples, 2000, 100);
+  if (dirs.length === 0) throw new UsageError('no run directory given', { hint: 'nebula report results/<suite>-<stamp>' });
+
+  const runs = await loadRuns(dirs);
+  for (const run of runs) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
+  for (const run of runs) {
+    if (run.invocations.length > 0 && !run.invocations.some((l) => l.runtime === baseline)) {
+      process.stderr.write(`nebula: warning: ${run.dir}: no "${baseline}" invocations, so no ratios (choose another with --baseline)\n`);
+    }
+  }
+  if (format === 'thesis') {
+    const { skipped } = thesisRecords(runs);
+    if (skipped) process.stderr.write(`nebula: warning: ${skipped} measured invocations of runtimes other than wasm and docker are not in the thesis format\n`);
+  }
+  const report = buildReport(runs, { baseline, seed, resamples });
+  const text = EXPORTERS[format]({ report, runs });
+  const out = flags.out ?? '-';
+  if (out === '-') process.stdout.write(text);
+  else {
+    try {
+      await writeFile(out, text);
+    } catch (error) {
+      throw new UsageError(`--out ${out}: cannot write (${(error as Error).message})`, { cause: error });
+    }
+    process.stderr.write(`nebula: wrote ${out}\n`);
+  }
+  return 0;
+}

@@ -199,8 +199,7 @@ export async function loadRuns(dirs: readonly string[]): Promise<LoadedRun[]> {
   return runs;
 }
 
-/** "file:line: message" for a warning. */
-export function formatWarning(run: LoadedRun, w: RunWarning): string {
-  const where = path.join(run.dir, w.file) + (w.line !== undefined ? `:${w.line}` : '');
-  return `${where}: ${w.line !== undefined ? `line ${w.line}` : w.file} ${w.message}`;
+/** "file:line: line N message" or "file message" for a warning (the command prefixes the run directory). */
+export function formatWarning(w: RunWarning): string {
+  return w.line !== undefined ? `${w.file}:${w.line}: line ${w.line} ${w.message}` : `${w.file} ${w.message}`;
 }

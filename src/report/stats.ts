@@ -314,3 +314,42 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const p = Math.min(1, 2 * normalCdf(-Math.abs(z)));
   return { n1, n2, u1, u2, z, p, effect };
 }
+
+/**
+ * The thesis' aggregate: the median over groups (inputs) of each group's median. Empty groups are
+ * left out; NaN when none has a value.
+ */
+export function medianOfMedians(groups: readonly (readonly number[])[]): number {
+  return median(groups.filter((g) => g.length > 0).map((g) => median(g)));
+}
+
+/**
+ * Percentile-bootstrap interval for medianOfMedians(a) / medianOfMedians(b), resampling invocations
+ * within each group (input) independently for both samples — a stratified bootstrap: the set of
+ * inputs is fixed by the suite, the repetitions of each input are the random part.
+ */
+export function bootstrapMedianOfMediansRatioCI(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  options: Omit<BootstrapOptions, 'statistic'> = {},
+): Interval {
+  const { resamples = 2000, level = 0.95, seed = 1 } = options;
+  const ga = a.filter((g) => g.length > 0);
+  const gb = b.filter((g) => g.length > 0);
+  if (ga.length === 0 || gb.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
+  const estimate = medianOfMedians(ga) / medianOfMedians(gb);
+  const rng = createRng(seed);
+  const bufsA = ga.map((g) => new Float64Array(g.length));
+  const bufsB = gb.map((g) => new Float64Array(g.length));
+  const medsA = new Float64Array(ga.length);
+  const medsB = new Float64Array(gb.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < resamples; i++) {
+    ga.forEach((g, k) => (medsA[k] = quantileSorted(resampleSorted(g, rng, bufsA[k] as Float64Array), 0.5)));
+    gb.forEach((g, k) => (medsB[k] = quantileSorted(resampleSorted(g, rng, bufsB[k] as Float64Array), 0.5)));
+    const r = quantileSorted(medsA.sort(), 0.5) / quantileSorted(medsB.sort(), 0.5);
+    if (Number.isFinite(r)) ratios.push(r);
+  }
+  const s = sorted(ratios);
+  return { estimate, low: quantileSorted(s, (1 - level) / 2), high: quantileSorted(s, (1 + level) / 2), level };
+}

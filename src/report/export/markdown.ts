@@ -1,0 +1,127 @@
+/** Markdown exporter: the comparison as tables ready to paste into a paper or a README. */
+import type { Comparison, FunctionReport, MetricFigure, Report, TargetReport } from '../compare.js';
+import { pValue, ratio } from '../format.js';
+import type { Interval } from '../stats.js';
+import { formatMetric, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
+import type { ReportContext } from './context.js';
+
+const row = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+const rule = (n: number, left = 1): string => row(Array.from({ length: n }, (_, i) => (i < left ? '---' : '---:')));
+
+/** "2,890× [2,700–3,100]". */
+export function ratioWithCi(ci: Interval): string {
+  if (!Number.isFinite(ci.estimate)) return '—';
+  return Number.isFinite(ci.low) ? `${ratio(ci.estimate)} [${ratio(ci.low).slice(0, -1)}–${ratio(ci.high)}]` : ratio(ci.estimate);
+}
+
+function valueWithCi(metric: Metric, f: MetricFigure): string {
+  if (f.n === 0) return '—';
+  const ci = f.median_ci;
+  return `${formatMetric(metric, f.median)} [${formatMetric(metric, ci.low)}–${formatMetric(metric, ci.high)}]`;
+}
+
+/** The metrics a target has data for (energy only with a meter). */
+export function metricsOf(t: TargetReport): Metric[] {
+  return METRICS.filter((m) => t.functions.some((f) => f.runtimes.some((r) => r.metrics[m].n > 0)));
+}
+
+function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): string[] {
+  const out: string[] = [`### ${f.function}`, ''];
+  out.push(row(['runtime', 'n', 'failed', 'warm-up', ...metrics.map((m) => `${METRIC_LABEL[m]} median [95% CI]`)]));
+  out.push(rule(4 + metrics.length));
+  for (const r of f.runtimes) {
+    out.push(row([r.runtime, String(r.measured), String(r.errors), String(r.warmups), ...metrics.map((m) => valueWithCi(m, r.metrics[m]))]));
+  }
+  out.push('');
+  const others = f.runtimes.filter((r) => r.vs_baseline);
+  if (others.length) {
+    out.push(`Ratio to ${report.baseline} (median over inputs of per-input medians, [95% CI]; p: Mann–Whitney U, two-sided):`, '');
+    out.push(row(['runtime', ...metrics.flatMap((m) => [`${METRIC_LABEL[m]}`, 'p'])]));
+    out.push(rule(1 + 2 * metrics.length));
+    for (const r of others) {
+      const vs = r.vs_baseline as Record<Metric, Comparison>;
+      out.push(row([`${r.runtime} / ${report.baseline}`, ...metrics.flatMap((m) => [ratioWithCi(vs[m].ratio), pValue(vs[m].test.p)])]));
+    }
+    out.push('');
+  }
+  if (f.inputs.length > 1) {
+    const shown = metrics.filter((m) => m !== 'exec_us' && m !== 'energy_uwh');
+    out.push('Per input (medians):', '');
+    const head = ['input'];
+    for (const m of shown) {
+      for (const r of f.runtimes) head.push(`${r.runtime} ${METRIC_LABEL[m]}`);
+      for (const r of others) head.push(`${r.runtime}/${report.baseline}`);
+    }
+    out.push(row(head), rule(head.length));
+    for (const i of f.inputs) {
+      const cells = [i.input];
+      for (const m of shown) {
+        for (const r of f.runtimes) {
+          const c = i.cells.find((x) => x.runtime === r.runtime);
+          cells.push(c ? formatMetric(m, c.median[m]) : '—');
+        }
+        for (const r of others) {
+          const c = i.cells.find((x) => x.runtime === r.runtime);
+          cells.push(c?.ratio ? ratio(c.ratio[m]) : '—');
+        }
+      }
+      out.push(row(cells));
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function targetSection(t: TargetReport, report: Report): string[] {
+  const out: string[] = [`## ${t.label}`, ''];
+  const meta = [`Run ${t.run_id ?? '(unknown)'} (${t.status})`];
+  if (t.meter) meta.push(`meter ${t.meter}`);
+  if (t.baseline_w !== null) meta.push(`idle baseline ${t.baseline_w} W`);
+  out.push(`${meta.join(', ')}. ${t.counts.invocations} invocations: ${t.counts.measured} measured, ${t.counts.warmups} warm-up and ${t.counts.errors} failed (excluded).`, '');
+  if (t.warnings.length) {
+    out.push('> **Incomplete or damaged run data:**');
+    for (const w of t.warnings) out.push(`> - ${w}`);
+    out.push('');
+  }
+  const metrics = metricsOf(t);
+  if (t.headlines.length) {
+    out.push('### Headline', '');
+    for (const h of t.headlines) {
+      if (!metrics.includes(h.metric)) continue;
+      out.push(`- **${METRIC_LABEL[h.metric]}**: ${h.runtime} ${formatMetric(h.metric, h.value)} vs ${h.baseline} ${formatMetric(h.metric, h.baseline_value)} — **${ratioWithCi(h.ratio)}**`);
+    }
+    out.push('');
+  }
+  for (const f of t.functions) out.push(...functionSection(f, report, metrics));
+  return out;
+}
+
+function sideBySide(report: Report): string[] {
+  const targets = report.targets;
+  const keys: { metric: Metric; runtime: string }[] = [];
+  for (const t of targets) for (const h of t.headlines) if (!keys.some((k) => k.metric === h.metric && k.runtime === h.runtime)) keys.push({ metric: h.metric, runtime: h.runtime });
+  if (keys.length === 0) return [];
+  const out = ['## Targets side by side', '', `Median over inputs of per-input medians; ratio to ${report.baseline} with its 95% CI.`, ''];
+  out.push(row(['metric', 'runtime', ...targets.map((t) => t.label)]), rule(2 + targets.length, 2));
+  for (const k of keys) {
+    const cells = targets.map((t) => {
+      const h = t.headlines.find((x) => x.metric === k.metric && x.runtime === k.runtime);
+      return h ? `${formatMetric(k.metric, h.value)} vs ${formatMetric(k.metric, h.baseline_value)}: ${ratioWithCi(h.ratio)}` : '—';
+    });
+    out.push(row([METRIC_LABEL[k.metric], `${k.runtime} / ${report.baseline}`, ...cells]));
+  }
+  out.push('');
+  return out;
+}
+
+/** Serializes the report as Markdown. */
+export function serialize({ report }: ReportContext): string {
+  const out: string[] = ['# Nebula report', ''];
+  out.push(
+    `Baseline runtime: **${report.baseline}**. Figures are medians with ${Math.round(report.level * 100)}% percentile-bootstrap confidence intervals in brackets (${report.resamples} resamples, seed ${report.seed}); warm-up and failed invocations are excluded and counted.`,
+    '',
+  );
+  if (report.targets.length > 1) out.push(...sideBySide(report));
+  for (const t of report.targets) out.push(...targetSection(t, report));
+  return out.join('\n');
+}
