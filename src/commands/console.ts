@@ -1,2 +1,29 @@
-import { notYet } from './_todo.js';
-export async function consoleCommand(_suite: string, _opts: Record<string, unknown>): Promise<number | void> { notYet('console'); }
+/** `nebula console SUITE.yaml [--ci] [--out DIR] [--target URL] [--meter SPEC]`. */
+import { runConsole } from '../console/run.js';
+import { loadSuite } from '../console/suite.js';
+
+export interface ConsoleFlags {
+  ci?: boolean;
+  out?: string;
+  target?: string;
+  meter?: string;
+  token?: string;
+}
+
+/** Validates the suite, runs it with the UI (or --ci) and returns the run's exit code. */
+export async function consoleCommand(suiteFile: string, opts: ConsoleFlags): Promise<number> {
+  const suite = await loadSuite(suiteFile);
+  // Without a terminal there is nothing to draw on: behave as --ci.
+  const ci = Boolean(opts.ci) || !process.stdout.isTTY;
+  const result = await runConsole({
+    suite,
+    target: opts.target,
+    meter: opts.meter,
+    token: opts.token ?? process.env.NEBULA_TOKEN,
+    out: opts.out ?? 'results',
+    ci,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+  return result.exitCode;
+}

@@ -1,0 +1,59 @@
+/**
+ * The --ci presenter: progress lines on stderr (phase changes, errors, and at most one progress line
+ * per `everyMs`), the summary table and threshold verdicts on stdout at the end. No React.
+ */
+import type { Writable } from 'node:stream';
+import { duration } from '../report/format.js';
+import type { Driver } from './driver.js';
+import type { RunOutcome } from './recorder.js';
+
+/** Subscribes progress output to a driver. */
+export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000): void {
+  let last = 0;
+  const say = (text: string): void => {
+    stderr.write(`${text}\n`);
+  };
+  driver.on('start', (s) => {
+    say(`nebula: suite ${s.suite.name} → ${s.target} (nebula ${s.health.version}, ${s.health.arch}); meter ${s.meter.description ?? s.meter.spec}; ${s.total} invocations`);
+  });
+  driver.on('clock', (c) => say(`clock offset ${Math.round(c.offset_us)} µs ± ${c.uncertainty_us} µs`));
+  driver.on('phase', (p) => {
+    if (p.phase === 'clock' || p.phase === 'finishing') return;
+    say(`phase ${p.phase}${p.seconds ? ` (${p.seconds} s)` : ''}`);
+  });
+  driver.on('baseline', (b) =>
+    say(
+      `baseline ${b.which}: ${b.baseline.power_w === null ? 'no samples' : `${b.baseline.power_w.toFixed(3)} W`} from ${b.baseline.samples} samples${
+        b.driftW === null ? '' : `, drift ${b.driftW >= 0 ? '+' : ''}${b.driftW.toFixed(3)} W`
+      }`,
+    ),
+  );
+  driver.on('gap', (g) => say(`meter gap ${((g.to_us - g.from_us) / 1000).toFixed(0)} ms: ${g.reason}`));
+  driver.on('error', (e) => say(`${e.fatal ? 'fatal' : 'error'}: ${e.message}`));
+  driver.on('progress', (p) => {
+    const now = Date.now();
+    if (now - last < everyMs && p.done !== p.total) return;
+    last = now;
+    const eta = p.etaMs === null ? '' : `, ETA ${duration(p.etaMs * 1000)}`;
+    say(`progress ${p.done}/${p.total} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)${p.failed ? `, ${p.failed} failed` : ''}${eta}`);
+  });
+}
+
+/** The end of a run for stdout: summary table, thresholds, where the files are. */
+export function renderOutcome(outcome: RunOutcome, dir: string): string {
+  const out = [outcome.markdown.replace(/\n## Thresholds[\s\S]*$/, '').trimEnd(), ''];
+  if (outcome.thresholds.length) {
+    out.push('Thresholds:');
+    for (const t of outcome.thresholds) {
+      const value = t.value === null ? (t.note ?? 'no value') : formatNumber(t.value);
+      out.push(`  ${t.passed ? 'ok    ' : 'FAILED'} ${t.label} (got ${value})`);
+    }
+    out.push('');
+  }
+  out.push(`Run ${outcome.done.status}: ${outcome.done.invocations} invocations, ${outcome.done.failed} failed. Results in ${dir}`);
+  return `${out.join('\n')}\n`;
+}
+
+function formatNumber(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
+}

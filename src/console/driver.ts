@@ -1,0 +1,419 @@
+/**
+ * The driver runs a suite against a target (STYLE.md §6): clock offset, baseline before, warm-up,
+ * the invocations in plan order, baseline after, with the meter's sampler running alongside. It only
+ * emits events — the run directory, the --ci printer and the Ink UI subscribe; none of them drives.
+ *
+ * Energy needs samples after a window's end (interpolation at the edge), so an invocation's line is
+ * held until the sampler has read past its end (or a gap covers it, or the run ends) and only then
+ * attributed and emitted. Lines therefore come out in seq order, slightly after the invocation.
+ */
+import { EventEmitter } from 'node:events';
+import type { TargetClient } from '../client/target.js';
+import { ExitCode, TargetError, describeError } from '../errors.js';
+import type { Health } from '../protocol/api.js';
+import type { Baseline, Energy, Gap, InvocationLine, Sample } from '../protocol/results.js';
+import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
+import { planInvocations, type PlannedInvocation } from './plan.js';
+import type { Suite } from './suite.js';
+
+/** The sampler as the driver sees it (src/meter's Sampler satisfies it). */
+export interface SampleSource {
+  on(event: 'sample', listener: (sample: Sample) => void): unknown;
+  on(event: 'gap', listener: (gap: Gap) => void): unknown;
+  start(): unknown;
+  stop(): unknown;
+}
+
+/** The energy functions the driver applies (src/meter/attribution.ts). Window on the bench clock. */
+export interface Attribution {
+  integrated(samples: readonly Sample[], window: { start_us: number; end_us: number }, baselineW: number | null, gaps: readonly Gap[]): Energy;
+  thesis(samples: readonly Sample[], window: { start_us: number; end_us: number }, baselineW: number | null, gaps: readonly Gap[]): Energy;
+  baseline(samples: readonly Sample[]): Baseline;
+}
+
+export interface DriverMeter {
+  spec: string;
+  description: string | null;
+  source: SampleSource;
+  attribution: Attribution;
+}
+
+export interface DriverOptions {
+  suite: Suite;
+  client: TargetClient;
+  runId: string;
+  health: Health;
+  /** Bench clock, µs since the epoch. */
+  nowUs: () => number;
+  meter: DriverMeter | null;
+  /** Re-estimate the clock offset this often during the run. */
+  clockRefreshMs?: number;
+  /** Clock round trips per estimate. */
+  clockRounds?: number;
+  /** Wait before retrying a request the target did not answer (grows linearly per attempt). */
+  retryDelayMs?: number;
+}
+
+export type Phase = 'clock' | 'baseline-before' | 'warmup' | 'measure' | 'baseline-after' | 'finishing';
+export type RunStatus = 'completed' | 'interrupted' | 'failed';
+
+export interface StartEvent {
+  runId: string;
+  suite: Suite;
+  target: string;
+  health: Health;
+  meter: { spec: string; description: string | null };
+  total: number;
+  startedAt: string;
+}
+export interface PhaseEvent {
+  phase: Phase;
+  /** Length of a timed phase (baselines), s. */
+  seconds?: number;
+}
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  failed: number;
+  /** Estimated time to the end, ms (null until one invocation has finished). */
+  etaMs: number | null;
+  paused: boolean;
+}
+export interface DriverErrorEvent {
+  message: string;
+  /** True when the run stops because of it. */
+  fatal: boolean;
+  seq?: number;
+}
+export interface BaselineEvent {
+  which: 'before' | 'after';
+  baseline: Baseline;
+  driftW: number | null;
+}
+export interface DoneEvent {
+  status: RunStatus;
+  error: string | null;
+  exitCode: number;
+  endedAt: string;
+  invocations: number;
+  failed: number;
+}
+
+export interface DriverEventMap {
+  start: [StartEvent];
+  phase: [PhaseEvent];
+  clock: [OffsetEstimate];
+  baseline: [BaselineEvent];
+  invocation: [InvocationLine];
+  sample: [Sample];
+  gap: [Gap];
+  error: [DriverErrorEvent];
+  progress: [ProgressEvent];
+  done: [DoneEvent];
+}
+
+interface PendingLine {
+  line: InvocationLine;
+  window: { start_us: number; end_us: number } | null;
+}
+
+/** Runs a suite and emits what happens. Create, subscribe, then `await run()`. */
+export class Driver extends EventEmitter<DriverEventMap> {
+  readonly plan: PlannedInvocation[];
+  readonly suite: Suite;
+  readonly #o: Required<Omit<DriverOptions, 'meter'>> & { meter: DriverMeter | null };
+  #offset: OffsetEstimate | null = null;
+  #samples: Sample[] = [];
+  #gaps: Gap[] = [];
+  #baselineSamples: Sample[] | null = null;
+  /** Bench time up to which the meter has reported (a sample started after it, or a gap covers it). */
+  #coveredUs = 0;
+  #pending: PendingLine[] = [];
+  #baselineW: number | null = null;
+  #stopped = false;
+  #paused = false;
+  #resume: (() => void) | null = null;
+  #wake: (() => void) | null = null;
+  #done = 0;
+  #failed = 0;
+  #emitted = 0;
+  #startedMs = Date.now();
+
+  constructor(options: DriverOptions) {
+    super();
+    this.#o = { clockRefreshMs: 30_000, clockRounds: 8, retryDelayMs: 250, ...options };
+    this.suite = options.suite;
+    this.plan = planInvocations(options.suite);
+    // An 'error' event with no listener would throw; run errors are reported through `done` too.
+    this.on('error', () => {});
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Holds the run after the invocation in flight; the sampler keeps going. */
+  pause(): void {
+    if (this.#paused || this.#stopped) return;
+    this.#paused = true;
+    this.#emitProgress();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resume?.();
+    this.#resume = null;
+    this.#emitProgress();
+  }
+
+  /** Stops after the invocation in flight; what was measured is kept and the run ends "interrupted". */
+  stop(): void {
+    this.#stopped = true;
+    this.#paused = false;
+    this.#resume?.();
+    this.#wake?.();
+  }
+
+  /** Runs the whole suite. Never rejects: failures end the run with status "failed" and an exit code. */
+  async run(): Promise<DoneEvent> {
+    const { suite, client, meter } = this.#o;
+    this.emit('start', {
+      runId: this.#o.runId,
+      suite,
+      target: client.url.origin,
+      health: this.#o.health,
+      meter: { spec: meter?.spec ?? 'none', description: meter?.description ?? null },
+      total: this.plan.length,
+      startedAt: new Date().toISOString(),
+    });
+    let status: RunStatus = 'completed';
+    let error: string | null = null;
+    let exitCode: number = ExitCode.Ok;
+    this.#startedMs = Date.now();
+    try {
+      this.emit('phase', { phase: 'clock' });
+      await this.#refreshClock();
+      if (meter) {
+        meter.source.on('sample', (s) => this.#onSample(s));
+        meter.source.on('gap', (g) => this.#onGap(g));
+        meter.source.start();
+      }
+      let before: Baseline | null = null;
+      if (meter && suite.baseline && suite.baseline.seconds > 0) {
+        before = await this.#measureBaseline('before', suite.baseline.seconds, null);
+        this.#baselineW = before.power_w;
+      }
+      let lastClock = Date.now();
+      let phase: Phase | null = null;
+      for (let seq = 0; seq < this.plan.length && !this.#stopped; seq++) {
+        const planned = this.plan[seq]!;
+        const wanted: Phase = planned.warmup ? 'warmup' : 'measure';
+        if (wanted !== phase) this.emit('phase', { phase: (phase = wanted) });
+        await this.#waitWhilePaused();
+        if (this.#stopped) break;
+        if (Date.now() - lastClock >= this.#o.clockRefreshMs) {
+          await this.#refreshClock();
+          lastClock = Date.now();
+        }
+        await this.#invokeWithRetries(seq, planned);
+        this.#done++;
+        this.#emitProgress();
+      }
+      if (this.#stopped) status = 'interrupted';
+      if (!this.#stopped && meter && suite.baseline && suite.baseline.seconds > 0 && suite.baseline.after) {
+        await this.#measureBaseline('after', suite.baseline.seconds, before);
+      }
+    } catch (e) {
+      status = 'failed';
+      error = describeError(e);
+      exitCode = e instanceof TargetError ? e.exitCode : ExitCode.Unreachable;
+      this.emit('error', { message: error, fatal: true });
+    }
+    this.emit('phase', { phase: 'finishing' });
+    if (meter) await meter.source.stop();
+    this.#attributeReady(true);
+    if (status === 'completed' && this.#failed > 0) exitCode = ExitCode.Failures;
+    const done: DoneEvent = {
+      status,
+      error,
+      exitCode,
+      endedAt: new Date().toISOString(),
+      invocations: this.#emitted,
+      failed: this.#failed,
+    };
+    this.emit('done', done);
+    return done;
+  }
+
+  async #refreshClock(): Promise<void> {
+    this.#offset = await estimateOffset(this.#o.client, this.#o.nowUs, this.#o.clockRounds);
+    this.emit('clock', this.#offset);
+  }
+
+  async #measureBaseline(which: 'before' | 'after', seconds: number, before: Baseline | null): Promise<Baseline> {
+    this.emit('phase', { phase: which === 'before' ? 'baseline-before' : 'baseline-after', seconds });
+    this.#baselineSamples = [];
+    await this.#sleep(seconds * 1000);
+    const baseline = this.#o.meter!.attribution.baseline(this.#baselineSamples);
+    this.#baselineSamples = null;
+    const driftW = before?.power_w != null && baseline.power_w != null ? baseline.power_w - before.power_w : null;
+    this.emit('baseline', { which, baseline, driftW });
+    return baseline;
+  }
+
+  async #invokeWithRetries(seq: number, planned: PlannedInvocation): Promise<void> {
+    const { client, nowUs, suite } = this.#o;
+    for (let attempt = 0; ; attempt++) {
+      const sent = nowUs();
+      try {
+        const result = await client.invoke(planned.function, planned.input, planned.runtime);
+        const replied = nowUs();
+        if (!result.ok) this.#failedIfMeasured(planned);
+        this.#hold(this.#lineFor(seq, planned, sent, replied, { ...result, metrics: result.metrics }));
+        return;
+      } catch (e) {
+        const replied = nowUs();
+        const message = describeError(e);
+        const code = e instanceof TargetError ? e.code : 'request-failed';
+        const status = e instanceof TargetError ? e.status : undefined;
+        this.#failedIfMeasured(planned);
+        this.#hold(
+          this.#lineFor(seq, planned, sent, replied, {
+            function: planned.function,
+            runtime: planned.runtime,
+            input: planned.input,
+            output: '',
+            ok: false,
+            exit_code: null,
+            start_source: 'host',
+            error: message,
+            metrics: null,
+            request_error: { code, message, ...(status === undefined ? {} : { status }) },
+          }),
+        );
+        this.emit('error', { message: `${planned.function} on ${planned.runtime} (input ${planned.input}): ${message}`, fatal: false, seq });
+        // An answer with a status (404, 504…) is the target working; no answer at all is the target gone.
+        if (status !== undefined) return;
+        if (attempt >= suite.retries || this.#stopped) {
+          throw new TargetError(
+            `the target ${client.url.origin} stopped answering: ${message} (${attempt + 1} attempt${attempt ? 's' : ''} for seq ${seq})`,
+            { code: 'target-lost', hint: 'Check that `nebula serve` is still running there; everything measured so far is kept in the run directory.' },
+          );
+        }
+        await this.#sleep(this.#o.retryDelayMs * (attempt + 1));
+      }
+    }
+  }
+
+  #failedIfMeasured(planned: PlannedInvocation): void {
+    if (!planned.warmup) this.#failed++;
+  }
+
+  #lineFor(
+    seq: number,
+    planned: PlannedInvocation,
+    sent: number,
+    replied: number,
+    result: Omit<InvocationLine, 'run_id' | 'seq' | 'rep' | 'warmup' | 'client' | 'clock' | 'energy'>,
+  ): InvocationLine {
+    const clock = this.#offset ? { offset_us: this.#offset.offset_us, uncertainty_us: this.#offset.uncertainty_us } : null;
+    return {
+      ...result,
+      run_id: this.#o.runId,
+      seq,
+      rep: planned.rep,
+      warmup: planned.warmup,
+      client: { sent_us: sent, replied_us: replied },
+      clock,
+      energy: null,
+      ...(this.#o.meter ? { energy_thesis: null } : {}),
+    };
+  }
+
+  /** Queues a line for attribution (or emits it at once without a meter). */
+  #hold(line: InvocationLine): void {
+    if (!this.#o.meter) {
+      this.#emitLine(line);
+      return;
+    }
+    const m = line.metrics;
+    const offset = line.clock?.offset_us ?? 0;
+    const window = m ? { start_us: m.started_us - offset, end_us: m.ended_us - offset } : null;
+    this.#pending.push({ line, window });
+    this.#attributeReady(false);
+  }
+
+  #onSample(sample: Sample): void {
+    this.#samples.push(sample);
+    this.#baselineSamples?.push(sample);
+    if (sample.t_start_us > this.#coveredUs) this.#coveredUs = sample.t_start_us;
+    this.emit('sample', sample);
+    if (this.#pending.length) this.#attributeReady(false);
+    else this.#prune();
+  }
+
+  #onGap(gap: Gap): void {
+    this.#gaps.push(gap);
+    if (gap.to_us > this.#coveredUs) this.#coveredUs = gap.to_us;
+    this.emit('gap', gap);
+    this.#attributeReady(false);
+  }
+
+  /** Attributes and emits, in order, every held line whose window the meter has read past. */
+  #attributeReady(all: boolean): void {
+    const meter = this.#o.meter;
+    while (this.#pending.length) {
+      const next = this.#pending[0]!;
+      if (!all && next.window && next.window.end_us >= this.#coveredUs) break;
+      this.#pending.shift();
+      if (meter && next.window) {
+        next.line.energy = meter.attribution.integrated(this.#samples, next.window, this.#baselineW, this.#gaps);
+        next.line.energy_thesis = meter.attribution.thesis(this.#samples, next.window, this.#baselineW, this.#gaps);
+      }
+      this.#emitLine(next.line);
+    }
+    this.#prune();
+  }
+
+  /** Drops samples no held window can need (keeps memory flat at ≥ 500 samples/s). */
+  #prune(): void {
+    if (this.#samples.length < 4096) return;
+    const oldest = this.#pending.find((p) => p.window)?.window?.start_us ?? this.#o.nowUs();
+    // Keep 2 s before the oldest window: interpolation needs the sample before its start.
+    const keepFrom = oldest - 2_000_000;
+    const index = this.#samples.findIndex((s) => s.t_end_us >= keepFrom);
+    if (index > 0) this.#samples = this.#samples.slice(index);
+  }
+
+  #emitLine(line: InvocationLine): void {
+    this.#emitted++;
+    this.emit('invocation', line);
+  }
+
+  #emitProgress(): void {
+    const total = this.plan.length;
+    const elapsed = Date.now() - this.#startedMs;
+    const etaMs = this.#done > 0 ? Math.round((elapsed / this.#done) * (total - this.#done)) : null;
+    this.emit('progress', { done: this.#done, total, failed: this.#failed, etaMs, paused: this.#paused });
+  }
+
+  async #waitWhilePaused(): Promise<void> {
+    while (this.#paused && !this.#stopped) {
+      await new Promise<void>((resolve) => (this.#resume = resolve));
+    }
+  }
+
+  /** A sleep that stop() cuts short. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = null;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Subscribes a RunDirectory to a Driver: every invocation line and sample goes to disk as it comes,
+ * run.json follows the run's state, and `finish()` writes the summary for whatever was done.
+ */
+import type { InvocationLine, RunJson } from '../protocol/results.js';
+import { renderSummaryMarkdown, summarize, type Summary } from '../report/summary.js';
+import { VERSION } from '../version.js';
+import type { Driver, DoneEvent } from './driver.js';
+import type { RunDirectory } from './run-directory.js';
+import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
+
+export interface RunOutcome {
+  done: DoneEvent;
+  summary: Summary;
+  thresholds: ThresholdResult[];
+  /** summary.md as written. */
+  markdown: string;
+  /** The exit code the run ends with (thresholds missed → 1). */
+  exitCode: number;
+}
+
+/** Records a driver's run into `dir`. Returns the lines (in memory, for the summary) and `finish`. */
+export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string | null): { lines: InvocationLine[]; finish: (done: DoneEvent) => RunOutcome } {
+  const lines: InvocationLine[] = [];
+  let run: RunJson | null = null;
+  const write = (): void => {
+    if (run) dir.writeRun(run);
+  };
+  driver.on('start', (s) => {
+    const { file: _file, ...config } = s.suite;
+    run = {
+      run_id: s.runId,
+      suite: { ...config, name: s.suite.name, file: suiteFile },
+      versions: { nebula: VERSION, node: process.version, target: s.health.version },
+      target: { url: s.target, health: s.health },
+      meter: { spec: s.meter.spec, description: s.meter.description },
+      clock: null,
+      baseline: { before: null, after: null, drift_w: null },
+      runtimes: [...new Set(s.suite.functions.flatMap((f) => f.runtimes))],
+      started_at: s.startedAt,
+      ended_at: null,
+      status: 'running',
+      error: null,
+    };
+    write();
+  });
+  driver.on('clock', (c) => {
+    if (!run) return;
+    run.clock = { offset_us: c.offset_us, uncertainty_us: c.uncertainty_us };
+    write();
+  });
+  driver.on('baseline', (b) => {
+    if (!run) return;
+    run.baseline[b.which] = b.baseline;
+    if (b.which === 'after') run.baseline.drift_w = b.driftW;
+    write();
+  });
+  driver.on('invocation', (line) => {
+    lines.push(line);
+    dir.appendInvocation(line);
+  });
+  driver.on('sample', (s) => dir.appendSample(s));
+  driver.on('gap', (g) => dir.appendSample(g));
+
+  const finish = (done: DoneEvent): RunOutcome => {
+    dir.flushSamples();
+    const summary = summarize(lines, { runId: run?.run_id ?? '' });
+    const thresholds = evaluateThresholds(driver.suite.thresholds, lines);
+    const json = { ...summary, status: done.status, thresholds };
+    let markdown = renderSummaryMarkdown(summary);
+    if (thresholds.length) {
+      markdown += `\n## Thresholds\n\n${thresholds
+        .map((t) => `- ${t.passed ? '✓' : '✗'} ${t.label}: ${t.value === null ? (t.note ?? 'no value') : round(t.value)}`)
+        .join('\n')}\n`;
+    }
+    if (done.status !== 'completed') markdown += `\nRun ${done.status}${done.error ? `: ${done.error}` : ''}.\n`;
+    dir.writeSummary(json, markdown);
+    if (run) {
+      run.status = done.status;
+      run.ended_at = done.endedAt;
+      run.error = done.error;
+      write();
+    }
+    dir.close();
+    const missed = thresholds.some((t) => !t.passed);
+    const exitCode = done.exitCode !== 0 ? done.exitCode : missed ? 1 : 0;
+    return { done, summary, thresholds, markdown, exitCode };
+  };
+  return { lines, finish };
+}
+
+function round(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
+}

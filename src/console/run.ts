@@ -1,0 +1,102 @@
+/**
+ * One console run from a validated suite to its exit code: preflight (target, deployments, meter),
+ * the run directory, the driver with its recorder and presenter (--ci printer or the lazily loaded
+ * Ink UI), SIGINT → a clean stop, and the summary. Used by `nebula console` and `nebula demo`.
+ */
+import type { Writable } from 'node:stream';
+import { TargetClient, parseTargetUrl } from '../client/target.js';
+import { nowUs } from '../clock.js';
+import { MeterError, UsageError, describeError } from '../errors.js';
+import { openMeter, type Meter } from '../meter/meter.js';
+import { Sampler } from '../meter/sampler.js';
+import { attachCiPrinter, renderOutcome } from './ci-printer.js';
+import { Driver, type DriverMeter } from './driver.js';
+import { meterAttribution } from './energy.js';
+import { preflight } from './preflight.js';
+import { recordRun, type RunOutcome } from './recorder.js';
+import { RunDirectory, runIdFor } from './run-directory.js';
+import type { Suite } from './suite.js';
+import { basename } from 'node:path';
+
+export interface ConsoleRunOptions {
+  suite: Suite;
+  /** Overrides suite.target. */
+  target?: string | undefined;
+  /** Overrides suite.meter. */
+  meter?: string | undefined;
+  token?: string | undefined;
+  /** Results root; the run directory is created inside. */
+  out: string;
+  ci: boolean;
+  stdout: Writable;
+  stderr: Writable;
+  /** Called with the driver once it exists (demo uses it to stop on its own signals). */
+  onDriver?: (driver: Driver) => void;
+  /** Install a SIGINT handler that stops the run cleanly (default true). */
+  handleSigint?: boolean;
+}
+
+export interface ConsoleRunResult extends RunOutcome {
+  dir: string;
+}
+
+/** Runs a suite end to end; returns the outcome (exit code inside). Throws NebulaError before the run starts. */
+export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRunResult> {
+  const { suite } = options;
+  const rawTarget = options.target ?? suite.target;
+  if (!rawTarget) {
+    throw new UsageError(`suite ${suite.file ?? suite.name} has no target`, { hint: 'Add `target: http://HOST:3090` to the suite or pass --target.' });
+  }
+  const url = parseTargetUrl(rawTarget, options.target ? '--target' : `${suite.file ?? 'suite'}: target`);
+  const client = new TargetClient(url, { token: options.token, timeoutMs: suite.timeout_ms ?? 120_000 });
+  let meter: Meter | null = null;
+  try {
+    const { health } = await preflight(client, suite, options.token);
+    const spec = options.meter ?? suite.meter;
+    meter = await openMeter(spec);
+    let driverMeter: DriverMeter | null = null;
+    if (meter.kind !== 'none') {
+      try {
+        await meter.read();
+      } catch (error) {
+        throw error instanceof MeterError
+          ? error
+          : new MeterError(`meter ${spec} does not answer: ${describeError(error)}`, { hint: 'Check the meter spec (--meter) and that the meter is reachable.' });
+      }
+      const sampler = new Sampler(meter, suite.meter_interval_ms ? { intervalMs: suite.meter_interval_ms } : {});
+      driverMeter = { spec, description: meter.describe(), source: sampler, attribution: meterAttribution };
+    }
+    const runDir = RunDirectory.create(options.out, runIdFor(suite.name));
+    const runId = basename(runDir.dir);
+    const driver = new Driver({ suite, client, runId, health, nowUs, meter: driverMeter });
+    const recorder = recordRun(driver, runDir, suite.file);
+    options.onDriver?.(driver);
+
+    let tui: { close(): Promise<void> } | null = null;
+    if (options.ci) attachCiPrinter(driver, options.stderr);
+    else {
+      // Lazy: only the TUI path loads React and Ink.
+      const { renderTui } = await import('../tui/index.js');
+      tui = renderTui(driver, runDir.dir, { showChart: driverMeter !== null });
+    }
+    const onSigint = (): void => {
+      options.stderr.write('\nnebula: stopping after the invocation in flight (results are kept)…\n');
+      driver.stop();
+    };
+    if (options.handleSigint !== false) process.on('SIGINT', onSigint);
+    let outcome: RunOutcome;
+    try {
+      const done = await driver.run();
+      outcome = recorder.finish(done);
+    } finally {
+      process.off('SIGINT', onSigint);
+      await tui?.close();
+    }
+    options.stdout.write(renderOutcome(outcome, runDir.dir));
+    if (outcome.done.error) options.stderr.write(`nebula: run ${outcome.done.status}: ${outcome.done.error}\n`);
+    return { ...outcome, dir: runDir.dir };
+  } finally {
+    await meter?.close();
+    await client.close();
+  }
+}

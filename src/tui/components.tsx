@@ -1,0 +1,126 @@
+/**
+ * The console screen's components: they only render a UiState (STYLE.md §7). Tested with
+ * ink-testing-library; the live wiring (reducer, keys) is in ConsoleApp.tsx.
+ */
+import asciichart from 'asciichart';
+import { Box, Text } from 'ink';
+import { useMemo } from 'react';
+import { duration, energy } from '../report/format.js';
+import { median } from '../report/stats.js';
+import { CHART_SECONDS, chartSeries, sampleRate, type Cell, type UiState } from './state.js';
+
+const BAR_WIDTH = 30;
+
+/** Suite, target, meter, progress bar with ETA and phase. */
+export function Header({ state }: { state: UiState }): React.JSX.Element {
+  const fraction = state.total > 0 ? state.done / state.total : 0;
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const eta = state.etaMs === null ? '' : ` · ETA ${duration(state.etaMs * 1000)}`;
+  const phase = state.paused ? 'paused' : state.status === 'stopping' ? 'stopping…' : state.phase;
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>nebula console</Text> — suite <Text color="cyan">{state.suite || '…'}</Text>
+        {state.runId ? <Text dimColor> ({state.runId})</Text> : null}
+      </Text>
+      <Text>
+        target {state.target || '…'}
+        {state.targetVersion ? ` (nebula ${state.targetVersion})` : ''}
+        {state.clock ? ` · clock offset ${Math.round(state.clock.offsetUs)} µs ± ${state.clock.uncertaintyUs} µs` : ''}
+      </Text>
+      <Text>meter {state.meter || 'none'}</Text>
+      <Text>
+        <Text color="green">{'█'.repeat(filled)}</Text>
+        <Text dimColor>{'░'.repeat(BAR_WIDTH - filled)}</Text> {state.done}/{state.total} ({Math.floor(fraction * 100)}%){eta} · {phase}
+        {state.failed ? <Text color="red"> · {state.failed} failed</Text> : null}
+      </Text>
+    </Box>
+  );
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** One row per function × runtime: n, p50 startup, p50 total, p50 isolated energy, errors. */
+export function StatsTable({ cells }: { cells: Cell[] }): React.JSX.Element {
+  const rows = useMemo(
+    () =>
+      cells.map((c) => ({
+        key: `${c.function}/${c.runtime}`,
+        text: [
+          pad(c.function, 22),
+          pad(c.runtime, 10),
+          pad(String(c.n), 5, true),
+          pad(duration(median(c.startupUs)), 14, true),
+          pad(duration(median(c.totalUs)), 14, true),
+          pad(energy(median(c.isolatedUwh)), 16, true),
+        ].join(''),
+        errors: c.errors,
+      })),
+    [cells],
+  );
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text bold>
+        {[pad('function', 22), pad('runtime', 10), pad('n', 5, true), pad('p50 startup', 14, true), pad('p50 total', 14, true), pad('p50 isolated', 16, true), pad('errors', 8, true)].join('')}
+      </Text>
+      {rows.length === 0 ? <Text dimColor>no invocations yet</Text> : null}
+      {rows.map((r) => (
+        <Text key={r.key}>
+          {r.text}
+          <Text color={r.errors ? 'red' : undefined}>{pad(String(r.errors), 8, true)}</Text>
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+/** The last minute of power with the baseline drawn, the current watts and the sample rate. */
+export function PowerChart({ state, height = 6 }: { state: UiState; height?: number }): React.JSX.Element {
+  const series = useMemo(() => chartSeries(state), [state.buckets]);
+  const rate = useMemo(() => sampleRate(state), [state.buckets]);
+  const chart = useMemo(() => {
+    if (series.length < 2) return null;
+    const lines = [series];
+    if (state.baselineW !== null) lines.push(series.map(() => state.baselineW as number));
+    return asciichart.plot(lines, {
+      height,
+      colors: [asciichart.green, asciichart.darkgray],
+      format: (x: number) => `${x.toFixed(2).padStart(7)} W `,
+    });
+  }, [series, state.baselineW, height]);
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text bold>power</Text> (last {CHART_SECONDS} s){' '}
+        {state.currentW === null ? 'no samples yet' : `${state.currentW.toFixed(3)} W now`} · {rate.toFixed(0)} samples/s
+        {state.baselineW !== null ? ` · baseline ${state.baselineW.toFixed(3)} W` : ''}
+        {state.driftW !== null ? ` · drift ${state.driftW >= 0 ? '+' : ''}${state.driftW.toFixed(3)} W` : ''}
+        {state.gaps ? <Text color="yellow"> · {state.gaps} gap{state.gaps > 1 ? 's' : ''}</Text> : null}
+      </Text>
+      {chart ? <Text>{chart}</Text> : null}
+    </Box>
+  );
+}
+
+/** The whole screen. */
+export function Screen({ state, showChart }: { state: UiState; showChart: boolean }): React.JSX.Element {
+  return (
+    <Box flexDirection="column">
+      <Header state={state} />
+      <StatsTable cells={state.cells} />
+      {showChart ? <PowerChart state={state} /> : null}
+      {state.lastError ? (
+        <Box marginTop={1}>
+          <Text color="red" wrap="truncate-end">
+            last error: {state.lastError}
+          </Text>
+        </Box>
+      ) : null}
+      <Box marginTop={1}>
+        <Text dimColor>{state.status === 'running' ? `q stop · p ${state.paused ? 'resume' : 'pause'}` : state.status}</Text>
+      </Box>
+    </Box>
+  );
+}
