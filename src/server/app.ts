@@ -1,0 +1,245 @@
+/**
+ * The HTTP API of `nebula serve` (DESIGN.md, "HTTP API"; docs/api.md). `received_us` is taken first
+ * thing in the handler. Every failure becomes `{"error":{"code","message"}}`; nothing a client sends
+ * can take the server down.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
+import { VERSION } from '../version.js';
+import { validateElf } from './artifacts.js';
+import { parseFields, readBody } from './body.js';
+import type { Clock } from './clock-source.js';
+import { HttpError, notFound } from './http-error.js';
+import type { MetricsRegistry } from './metrics.js';
+import { toInvocationResult } from './result.js';
+import type { DockerRuntime } from './runtimes/docker.js';
+import type { FunctionRuntime } from './runtimes/types.js';
+import { checkName, sha256, type FunctionStore } from './store.js';
+import type { WasmPool } from './wasm-pool.js';
+
+export interface AppContext {
+  clock: Clock;
+  store: FunctionStore;
+  pool: WasmPool;
+  runtimes: Record<'wasm' | 'native' | 'docker', FunctionRuntime>;
+  docker: DockerRuntime | undefined;
+  metrics: MetricsRegistry;
+  token: string | undefined;
+  maxInputBytes: number;
+  maxArtifactBytes: number;
+  arch: string;
+  nativeSupported: boolean;
+  warn: (message: string) => void;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function send(res: ServerResponse, status: number, body: string, type = JSON_TYPE): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, JSON.stringify(value));
+}
+
+function sendError(res: ServerResponse, error: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error.status === 401) res.setHeader('www-authenticate', 'Bearer');
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'bad-name', `path segment "${segment.slice(0, 80)}" is not valid percent-encoding`);
+  }
+}
+
+function parseRuntime(raw: string | null): Runtime {
+  const runtime = raw ?? 'wasm';
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    throw new HttpError(400, 'bad-runtime', `runtime "${runtime.slice(0, 40)}" is unknown; use ?runtime=${RUNTIMES.join('|')}`);
+  }
+  return runtime as Runtime;
+}
+
+/** Creates the request handler bound to a server's parts. */
+export function createHandler(ctx: AppContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const tokenBytes = ctx.token ? Buffer.from(`Bearer ${ctx.token}`) : undefined;
+
+  function requireToken(req: IncomingMessage): void {
+    if (!tokenBytes) return;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (given.length !== tokenBytes.length || !timingSafeEqual(given, tokenBytes)) {
+      throw new HttpError(401, 'unauthorized', 'this endpoint needs Authorization: Bearer <token> (the token nebula serve was started with)');
+    }
+  }
+
+  function health(): Health {
+    const unavailable: Record<string, string> = { component: 'WASI 0.2 components are not supported yet (a later issue)' };
+    if (!ctx.docker) unavailable.docker = 'docker is disabled in this server';
+    else if (!ctx.docker.available) unavailable.docker = ctx.docker.reason ?? 'unavailable';
+    if (!ctx.nativeSupported) unavailable.native = `native executables are not supported on ${ctx.arch}`;
+    return {
+      ok: true,
+      version: VERSION,
+      arch: ctx.arch,
+      runtimes: { wasm: true, component: false, docker: ctx.docker?.available ?? false, native: ctx.nativeSupported },
+      unavailable,
+    };
+  }
+
+  async function invoke(receivedUs: number, name: string, runtime: Runtime, req: IncomingMessage) {
+    checkName(name);
+    try {
+      const fn = ctx.store.require(name);
+      if (runtime === 'component') {
+        throw new HttpError(503, 'runtime-unavailable', 'the component runtime is not available yet (a later issue); use ?runtime=wasm');
+      }
+      const input = await readBody(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
+      const raw = await ctx.runtimes[runtime].invoke(fn, input);
+      const result = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
+      ctx.metrics.recordResult(name, runtime, result.ok, result.metrics);
+      return result;
+    } catch (error) {
+      ctx.metrics.recordError(name, runtime, error instanceof HttpError ? error.code : 'internal');
+      throw error;
+    }
+  }
+
+  async function putArtifact(name: string, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requireToken(req);
+    checkName(name);
+    const body = await readBody(req, ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb');
+    if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
+    if (kind === 'wasm') {
+      const old = ctx.store.get(name)?.meta.wasm?.sha256;
+      sendJson(res, 200, await ctx.store.putWasm(name, body));
+      if (old && !ctx.store.all().some((f) => f.meta.wasm?.sha256 === old)) ctx.pool.forget(old);
+      return;
+    }
+    if (kind === 'native') {
+      if (!ctx.nativeSupported) throw new HttpError(503, 'runtime-unavailable', `native executables are not supported on ${ctx.arch}`);
+      validateElf(body, ctx.arch);
+      let image: string | undefined;
+      if (ctx.docker && (ctx.docker.available || (await ctx.docker.check()))) {
+        image = await ctx.docker.buildFromNative(name, body, sha256(body));
+      }
+      sendJson(res, 200, await ctx.store.putNative(name, body, ctx.arch, image));
+      return;
+    }
+    if (kind === 'docker') {
+      if (!ctx.docker) throw new HttpError(503, 'docker-unavailable', 'docker is disabled in this server');
+      const hash = sha256(body);
+      const image = await ctx.docker.loadArchive(name, body, hash);
+      sendJson(res, 200, await ctx.store.putDockerImage(name, { image, source: 'archive', sha256: hash }));
+      return;
+    }
+    throw notFound(`unknown artifact kind "${kind.slice(0, 40)}"; use PUT /functions/${name}/wasm|native|docker`);
+  }
+
+  async function thesisInvoke(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, ctx.maxInputBytes + 4096, 'the request', '--max-input-kb');
+    const fields = parseFields(body, req.headers['content-type']);
+    const name = fields.get('function_name');
+    if (!name) throw new HttpError(400, 'bad-body', 'field function_name is missing');
+    const moduleType = (fields.get('module_type') ?? 'Wasm').toLowerCase();
+    if (moduleType !== 'wasm' && moduleType !== 'docker') {
+      throw new HttpError(400, 'bad-body', `field module_type "${moduleType.slice(0, 40)}" must be Wasm or Docker`);
+    }
+    const input = fields.get('input') ?? '';
+    checkName(name);
+    let result;
+    try {
+      const fn = ctx.store.require(name);
+      const raw = await ctx.runtimes[moduleType].invoke(fn, Buffer.from(input));
+      result = toInvocationResult(name, moduleType, input, receivedUs, raw);
+      ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics);
+    } catch (error) {
+      ctx.metrics.recordError(name, moduleType, error instanceof HttpError ? error.code : 'internal');
+      throw error;
+    }
+    const thesis: FunctionResult & { ok?: boolean; error?: string } = {
+      func_name: name,
+      func_type: moduleType === 'wasm' ? 'Wasm' : 'Docker',
+      input,
+      result: result.output,
+      metrics: {
+        startup_time: result.metrics.startup_us,
+        total_runtime: result.metrics.total_us,
+        start_since_epoch: result.metrics.received_us,
+        end_since_epoch: result.metrics.ended_us,
+      },
+    };
+    if (!result.ok) {
+      thesis.ok = false;
+      thesis.error = result.error ?? 'failed';
+    }
+    sendJson(res, 200, thesis);
+  }
+
+  async function route(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const method = req.method ?? 'GET';
+    const parts = path.split('/').slice(1);
+
+    if (parts[0] === 'functions' && parts.length >= 2) {
+      const name = decodeSegment(parts[1]!);
+      if (parts.length === 3 && parts[2] === 'invoke') {
+        if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST to invoke');
+        const runtime = parseRuntime(new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)).get('runtime'));
+        sendJson(res, 200, await invoke(receivedUs, name, runtime, req));
+        return;
+      }
+      if (parts.length === 3 && method === 'PUT') return putArtifact(name, decodeSegment(parts[2]!), req, res);
+      if (parts.length === 2 && method === 'DELETE') {
+        requireToken(req);
+        const fn = await ctx.store.delete(checkName(name));
+        const sha = fn.meta.wasm?.sha256;
+        if (sha && !ctx.store.all().some((f) => f.meta.wasm?.sha256 === sha)) ctx.pool.forget(sha);
+        if (fn.meta.docker && ctx.docker?.available) ctx.docker.removeImage(fn.meta.docker.image);
+        sendJson(res, 200, { deleted: name });
+        return;
+      }
+      if (parts.length === 2 && method === 'GET') {
+        const fn = ctx.store.require(name);
+        sendJson(res, 200, ctx.store.list().find((f) => f.name === fn.name));
+        return;
+      }
+      throw new HttpError(405, 'method-not-allowed', `${method} ${path} is not supported; see docs/api.md`);
+    }
+    const route = `${method} ${path}`;
+    switch (route) {
+      case 'GET /healthz':
+        if (ctx.docker && !ctx.docker.available) void ctx.docker.check(); // the next /healthz reflects a started engine
+        return sendJson(res, 200, health());
+      case 'GET /time':
+        return send(res, 200, `{"epoch_us":${ctx.clock.nowUs()}}`);
+      case 'GET /functions':
+        return sendJson(res, 200, ctx.store.list());
+      case 'GET /metrics':
+        return send(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      case 'POST /invoke_function':
+        return thesisInvoke(receivedUs, req, res);
+      default:
+        throw new HttpError(404, 'no-route', `no endpoint ${route}; see docs/api.md`);
+    }
+  }
+
+  return (req, res) => {
+    const receivedUs = ctx.clock.nowUs();
+    route(receivedUs, req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) return sendError(res, error);
+      ctx.warn(`internal error on ${req.method} ${req.url}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      sendError(res, new HttpError(500, 'internal', error instanceof Error ? error.message : String(error)));
+    });
+  };
+}

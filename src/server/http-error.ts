@@ -1,0 +1,25 @@
+/**
+ * The one error type the HTTP layer turns into `{"error":{"code","message"}}` with a status
+ * (DESIGN.md, "HTTP API"). Runtimes and the store throw it for anything a client caused or can act on.
+ */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** 404 for a function or one of its artifacts that is not deployed. */
+export function notFound(message: string): HttpError {
+  return new HttpError(404, 'not-found', message);
+}
+
+/** 422 for an uploaded artifact that fails validation. */
+export function invalidArtifact(message: string): HttpError {
+  return new HttpError(422, 'invalid-artifact', message);
+}

@@ -1,0 +1,183 @@
+/**
+ * `startServer`: the FaaS host behind `nebula serve` (and the in-process server of `nebula demo`).
+ * Opens the store (compiling stored modules), starts the wasm worker pool, checks for a Docker
+ * engine (the server starts without one and says so in /healthz) and listens.
+ */
+import { createServer } from 'node:http';
+import { availableParallelism } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { RealtimeClock } from '../clock.js';
+import { UsageError } from '../errors.js';
+import { createHandler } from './app.js';
+import { ELF_MACHINE } from './artifacts.js';
+import { HttpError } from './http-error.js';
+import { Limiter } from './limiter.js';
+import { MetricsRegistry } from './metrics.js';
+import { DockerRuntime } from './runtimes/docker.js';
+import { NativeRuntime } from './runtimes/native.js';
+import { WasmRuntime } from './runtimes/wasm.js';
+import { FunctionStore } from './store.js';
+import { WasmPool } from './wasm-pool.js';
+
+export interface ServerOptions {
+  /** Address to bind (default 127.0.0.1). Anything but loopback needs `token`. */
+  host?: string;
+  /** Port (default 3090; 0 = ephemeral). */
+  port?: number;
+  storeDir: string;
+  /** Bearer token for PUT/DELETE. */
+  token?: string | undefined;
+  /** Wasm worker threads (default: number of CPUs). */
+  workers?: number;
+  /** Per-invocation timeout (default 30 000 ms) → 504. */
+  timeoutMs?: number;
+  /** Memory cap per wasm instance and per container (default 256 MiB). */
+  maxMemoryMb?: number;
+  /** Invocations allowed to wait per runtime before 503 (default 64). */
+  queueLimit?: number;
+  /** Docker engine socket; default DOCKER_HOST or /var/run/docker.sock. */
+  dockerSocket?: string | undefined;
+  /** false: run without the docker runtime at all (no engine probing). */
+  docker?: boolean;
+  /** Largest invocation input (default 1 MiB) → 413. */
+  maxInputBytes?: number;
+  /** Largest uploaded artifact (default 256 MiB) → 413. */
+  maxArtifactBytes?: number;
+  /** Per-stream cap on captured stdout/stderr (default 1 MiB). */
+  maxOutputBytes?: number;
+  /** Concurrent native/docker invocations (default 2 × CPUs). */
+  processSlots?: number;
+  /** Re-anchor the realtime clock this often (default 30 s) and tell the workers. */
+  reanchorMs?: number;
+  /** Where warnings go (store entries skipped, background docker failures). Default: dropped. */
+  onWarning?: (message: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Warnings from start-up (e.g. stored artifacts that no longer load). */
+  warnings: string[];
+  /** Docker availability as found at start-up (reason when false). */
+  docker: { available: boolean; reason?: string | undefined };
+  close(): Promise<void>;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Starts the server; resolves once it listens. Throws UsageError (exit 2) for a refused configuration. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token || undefined;
+  if (!isLoopback(host) && !token) {
+    throw new UsageError(`refusing to bind ${host} without a token: anyone who can reach it could deploy and run code`, {
+      hint: 'Pass --token <secret> (or set NEBULA_TOKEN), or bind 127.0.0.1 and use an SSH tunnel.',
+    });
+  }
+  const cpus = availableParallelism();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxMemoryMb = options.maxMemoryMb ?? 256;
+  const queueLimit = options.queueLimit ?? 64;
+  const maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
+  for (const [name, value] of Object.entries({ timeoutMs, maxMemoryMb, queueLimit })) {
+    if (!Number.isFinite(value) || value < (name === 'queueLimit' ? 0 : 1)) {
+      throw new UsageError(`${name} must be a positive number, got ${value}`);
+    }
+  }
+
+  const clock = new RealtimeClock();
+  const { store, warnings: storeWarnings } = await FunctionStore.open(options.storeDir, maxMemoryMb);
+  storeWarnings.forEach(warn);
+  const pool = new WasmPool({ size: options.workers ?? cpus, queueLimit, timeoutMs, maxOutputBytes, anchor: clock.anchor });
+  clock.startReanchoring(options.reanchorMs ?? 30_000, (anchor) => pool.setAnchor(anchor));
+  const processSlots = options.processSlots ?? cpus * 2;
+  const native = new NativeRuntime({ clock, timeoutMs, maxOutputBytes, limiter: new Limiter(processSlots, queueLimit, 'native') });
+  const docker =
+    options.docker === false
+      ? undefined
+      : new DockerRuntime({
+          clock,
+          timeoutMs,
+          maxOutputBytes,
+          maxMemoryMb,
+          pidsLimit: 64,
+          limiter: new Limiter(processSlots, queueLimit, 'docker'),
+          socketPath: options.dockerSocket,
+          onWarning: warn,
+        });
+  await docker?.check();
+  const unavailableDocker = {
+    invoke(): Promise<never> {
+      return Promise.reject(new HttpError(503, 'docker-unavailable', 'docker is disabled in this server (docker: false)'));
+    },
+    async close(): Promise<void> {},
+  };
+  const arch = process.arch;
+  const handler = createHandler({
+    clock,
+    store,
+    pool,
+    runtimes: { wasm: new WasmRuntime(pool), native, docker: docker ?? unavailableDocker },
+    docker,
+    metrics: new MetricsRegistry(),
+    token,
+    maxInputBytes: options.maxInputBytes ?? 1024 * 1024,
+    maxArtifactBytes: options.maxArtifactBytes ?? 256 * 1024 * 1024,
+    arch,
+    nativeSupported: arch in ELF_MACHINE,
+    warn,
+  });
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 3090, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    clock.stopReanchoring();
+    await pool.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot listen on ${host}:${options.port ?? 3090}: ${(error as Error).message}`, {
+      hint: code === 'EADDRINUSE' ? 'Another process uses that port: pick another with --port.' : 'Check --host and --port.',
+      cause: error,
+    });
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    warnings,
+    docker: { available: docker?.available ?? false, reason: docker ? docker.reason : 'disabled' },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        clock.stopReanchoring();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await pool.close();
+        await docker?.close();
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}

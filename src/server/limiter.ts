@@ -1,0 +1,32 @@
+/** A counting semaphore with a bounded wait queue: `acquire` rejects 503 when the queue is full. */
+import { HttpError } from './http-error.js';
+
+export class Limiter {
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(
+    readonly slots: number,
+    readonly queueLimit: number,
+    readonly what: string,
+  ) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.#active >= this.slots) {
+      if (this.#waiting.length >= this.queueLimit) {
+        throw new HttpError(503, 'busy', `${this.slots} ${this.what} invocations run and ${this.#waiting.length} wait (--queue); retry later`);
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#active++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    };
+  }
+}
