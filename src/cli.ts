@@ -34,6 +34,8 @@ function buildProgram(): Command {
     .option('--max-memory-mb <mb>', 'memory cap per wasm instance and container', '256')
     .option('--queue <n>', 'invocations allowed to wait for a worker before 503', '64')
     .option('--docker-socket <path>', 'Docker engine socket (env DOCKER_HOST also works)')
+    .option('--max-input-kb <kb>', 'largest invocation input (413 above)', '1024')
+    .option('--max-artifact-mb <mb>', 'largest uploaded artifact (413 above)', '256')
     .action(async (opts) => run(async () => (await import('./commands/serve.js')).serveCommand(opts)));
 
   program

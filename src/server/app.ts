@@ -108,7 +108,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics);
       return result;
     } catch (error) {
-      ctx.metrics.recordError(name, runtime, error instanceof HttpError ? error.code : 'internal');
+      // Only deployed functions get series: unknown names must not grow /metrics without bound.
+      if (ctx.store.get(name)) ctx.metrics.recordError(name, runtime, error instanceof HttpError ? error.code : 'internal');
       throw error;
     }
   }
@@ -162,7 +163,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       result = toInvocationResult(name, moduleType, input, receivedUs, raw);
       ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics);
     } catch (error) {
-      ctx.metrics.recordError(name, moduleType, error instanceof HttpError ? error.code : 'internal');
+      if (ctx.store.get(name)) ctx.metrics.recordError(name, moduleType, error instanceof HttpError ? error.code : 'internal');
       throw error;
     }
     const thesis: FunctionResult & { ok?: boolean; error?: string } = {
