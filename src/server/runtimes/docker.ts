@@ -106,12 +106,12 @@ export class DockerRuntime implements FunctionRuntime {
   }
 
   async invoke(fn: StoredFunction, input: Buffer): Promise<RawRun> {
+    await this.requireAvailable();
     if (!fn.meta.docker) {
       throw notFound(
         `function "${fn.name}" has no docker image; deploy a native executable (PUT /functions/${fn.name}/native) or an image archive (PUT /functions/${fn.name}/docker)`,
       );
     }
-    await this.requireAvailable();
     const release = await this.options.limiter.acquire();
     try {
       return await this.#run(fn.name, fn.meta.docker.image, input);
