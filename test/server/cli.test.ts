@@ -1,0 +1,116 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvocationResultSchema } from '../../src/protocol/api.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `nebula ARGS` (through tsx) with optional piped stdin. */
+function nebula(args: string[], stdin?: string, env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NEBULA_TOKEN: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+describe('nebula invoke', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ docker: false });
+    await t.client.putArtifact('echo', 'wasm', await fixtureBytes('echo', 'wasm'));
+    await t.client.putArtifact('fail', 'wasm', await fixtureBytes('fail', 'wasm'));
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test('prints the InvocationResult JSON and exits 0 for an INPUT argument', async () => {
+    const ran = await nebula(['invoke', 'echo', 'argument input', '--target', t.url]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const result = InvocationResultSchema.parse(JSON.parse(ran.stdout));
+    assert.equal(result.output, 'argument input');
+    assert.equal(result.runtime, 'wasm');
+  });
+
+  test('reads the input from stdin when piped and no INPUT is given', async () => {
+    const ran = await nebula(['invoke', 'echo', '--target', t.url, '--runtime', 'wasm'], 'piped input\n');
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(JSON.parse(ran.stdout).output, 'piped input');
+  });
+
+  test('exits 1 when the function answers ok:false', async () => {
+    const ran = await nebula(['invoke', 'fail', 'x', '--target', t.url]);
+    assert.equal(ran.code, 1);
+    assert.equal(JSON.parse(ran.stdout).exit_code, 3);
+  });
+
+  test('exits 3 with a hint when the target is unreachable', async () => {
+    const ran = await nebula(['invoke', 'echo', 'x', '--target', 'http://127.0.0.1:9']);
+    assert.equal(ran.code, 3);
+    assert.match(ran.stderr, /cannot reach http:\/\/127\.0\.0\.1:9/);
+    assert.match(ran.stderr, /hint: Is `nebula serve` running there\?/);
+  });
+
+  test('exits 2 naming --runtime when the runtime is unknown', async () => {
+    const ran = await nebula(['invoke', 'echo', 'x', '--target', t.url, '--runtime', 'jvm']);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /--runtime "jvm" is unknown/);
+  });
+});
+
+describe('nebula serve', () => {
+  test('prints its URL on stderr, serves, and exits 0 on SIGTERM', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'nebula-serve-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--store', store, '--docker-socket', '/nonexistent.sock'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+          if (m) resolve(m[1]!);
+        });
+        child.on('close', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      assert.match(stderr, /docker: no \(no Docker engine at \/nonexistent\.sock/);
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { ok: boolean };
+      assert.equal(health.ok, true);
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await closed, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(store, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a non-loopback --host without a token: exit 2 with a hint', async () => {
+    const ran = await nebula(['serve', '--host', '0.0.0.0', '--port', '0', '--store', join(tmpdir(), 'never-created')]);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /refusing to bind 0\.0\.0\.0 without a token/);
+    assert.match(ran.stderr, /hint: Pass --token/);
+  });
+});
