@@ -149,3 +149,14 @@ test('the PRNG is deterministic per seed and uniform-looking', () => {
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   close(mean(xs), 0.5, 0.02);
 });
+
+test('medianInPlace (quickselect) equals the sorted median on random, tied and tiny samples', async () => {
+  const { medianInPlace } = await import('../../src/report/stats.js');
+  const rng = createRng(5);
+  for (let t = 0; t < 300; t++) {
+    const n = 1 + Math.floor(rng() * 40);
+    const xs = Array.from({ length: n }, () => (t % 3 === 0 ? Math.floor(rng() * 4) : rng() * 1000));
+    assert.equal(medianInPlace(Float64Array.from(xs)), median(xs), `n=${n} ${xs.join(',')}`);
+  }
+  assert.ok(Number.isNaN(medianInPlace(new Float64Array(0))));
+});
