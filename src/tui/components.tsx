@@ -77,8 +77,8 @@ export function StatsTable({ cells }: { cells: Cell[] }): React.JSX.Element {
 }
 
 /** The last minute of power with the baseline drawn, the current watts and the sample rate. */
-export function PowerChart({ state, height = 6 }: { state: UiState; height?: number }): React.JSX.Element {
-  const series = useMemo(() => chartSeries(state), [state.buckets]);
+export function PowerChart({ state, height = 6, width = 64 }: { state: UiState; height?: number; width?: number }): React.JSX.Element {
+  const series = useMemo(() => fit(chartSeries(state), width), [state.buckets, width]);
   const rate = useMemo(() => sampleRate(state), [state.buckets]);
   const chart = useMemo(() => {
     if (series.length < 2) return null;
@@ -102,6 +102,18 @@ export function PowerChart({ state, height = 6 }: { state: UiState; height?: num
       {chart ? <Text>{chart}</Text> : null}
     </Box>
   );
+}
+
+/** Averages neighbouring points so a series fits `width` columns. */
+function fit(series: number[], width: number): number[] {
+  if (series.length <= width) return series;
+  const out: number[] = [];
+  const per = series.length / width;
+  for (let i = 0; i < width; i++) {
+    const part = series.slice(Math.floor(i * per), Math.floor((i + 1) * per));
+    out.push(part.reduce((a, b) => a + b, 0) / part.length);
+  }
+  return out;
 }
 
 /** The whole screen. */

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { render } from 'ink-testing-library';
+import { Screen } from '../../src/tui/components.js';
+import { initialState, reduce, type UiState } from '../../src/tui/state.js';
+import { line } from './lines.js';
+
+const ESC = String.fromCharCode(27);
+const stripAnsi = (text: string): string => text.split(ESC).map((part, i) => (i === 0 ? part : part.replace(/^\[\d+m/, ''))).join('');
+
+function stateWithRun(): UiState {
+  let s = reduce(initialState(), {
+    type: 'batch',
+    actions: [
+      { type: 'start', suite: 'quick', runId: 'quick-20250101-120000', target: 'http://127.0.0.1:3090', health: { ok: true, version: '0.1.0', arch: 'x64', runtimes: { wasm: true, component: false, docker: true, native: true } }, meter: 'simulated meter', total: 20, dir: '/r' },
+      { type: 'clock', offsetUs: 12, uncertaintyUs: 40 },
+      { type: 'phase', phase: 'measure', seconds: null, atMs: 0 },
+      { type: 'progress', done: 10, total: 20, failed: 1, etaMs: 5_000, paused: false },
+      { type: 'baseline', which: 'before', baseline: { seconds: 5, samples: 100, power_w: 2.5, spread_w: 0.01 }, driftW: null },
+      {
+        type: 'invocations',
+        lines: [
+          line({ startup: 500, total: 700, iso: 2 }),
+          line({ startup: 700, total: 900, iso: 4 }),
+          line({ runtime: 'docker', startup: 400_000, total: 450_000, iso: 380 }),
+          line({ runtime: 'docker', ok: false, metrics: null, energy: null }),
+        ],
+      },
+      { type: 'error', message: 'factorial on docker (input 3): POST → 504 timeout', fatal: false },
+    ],
+  });
+  for (let t = 0; t < 60; t++) {
+    s = reduce(s, { type: 'samples', samples: [{ t_start_us: t * 1e6, t_end_us: t * 1e6 + 500, power_w: t % 10 < 5 ? 2.5 : 4 }] });
+  }
+  return s;
+}
+
+test('the screen shows suite, target, progress with ETA, one row per function × runtime and the last error', () => {
+  const { lastFrame, unmount } = render(<Screen state={stateWithRun()} showChart={false} />);
+  const frame = lastFrame() ?? '';
+  unmount();
+  const rows = frame.split('\n');
+  assert.equal(rows[0], 'nebula console — suite quick (quick-20250101-120000)');
+  assert.equal(rows[1], 'target http://127.0.0.1:3090 (nebula 0.1.0) · clock offset 12 µs ± 40 µs');
+  assert.equal(rows[2], 'meter simulated meter');
+  assert.equal(rows[3], `${'█'.repeat(15)}${'░'.repeat(15)} 10/20 (50%) · ETA 5 s · measure · 1 failed`);
+  assert.ok(frame.includes('function              runtime       n   p50 startup     p50 total    p50 isolated  errors'), frame);
+  assert.ok(frame.includes('factorial             wasm          2        600 µs        800 µs           3 µWh       0'), frame);
+  assert.ok(frame.includes('factorial             docker        1        400 ms        450 ms         380 µWh       1'), frame);
+  assert.ok(frame.includes('last error: factorial on docker (input 3): POST → 504 timeout'), frame);
+  assert.ok(frame.includes('q stop · p pause'), frame);
+});
+
+test('the power chart draws the last minute with the baseline, current watts and sample rate', () => {
+  const { lastFrame, unmount } = render(<Screen state={stateWithRun()} showChart={true} />);
+  const frame = lastFrame() ?? '';
+  unmount();
+  assert.match(frame, /power \(last 60 s\) 4\.000 W now · 1 samples\/s · baseline 2\.500 W/);
+  // asciichart's axis labels and line glyphs, scaled between the lowest and highest watts.
+  assert.match(frame, /^ {3}4\.00 W +┤/m);
+  assert.match(stripAnsi(frame), /^ {3}2\.50 W +┼/m);
+  assert.ok(frame.split('\n').every((row) => stripAnsi(row).length <= 100), 'no row wraps');
+  assert.ok(/[╭╮╰╯─]/.test(frame), frame);
+});
+
+test('before any data the screen says so instead of showing zeros', () => {
+  const { lastFrame, unmount } = render(<Screen state={initialState()} showChart={true} />);
+  const frame = lastFrame() ?? '';
+  unmount();
+  assert.ok(frame.includes('no invocations yet'), frame);
+  assert.ok(frame.includes('power (last 60 s) no samples yet · 0 samples/s'), frame);
+});
