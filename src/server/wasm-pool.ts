@@ -32,6 +32,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** Int32 flag the worker sleeps on (Atomics.wait); set + notify after each postMessage. */
+  wake: Int32Array;
   keys: Set<string>;
   job: Job | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -43,10 +45,10 @@ const WORKER_URL = new URL(`./wasm-worker${extname(fileURLToPath(import.meta.url
  * Under tsx (tests, dev) the worker is a .ts file, and Node 20 workers do not inherit tsx's loader
  * hooks: start them through a tiny bootstrap that registers tsx first.
  */
-function newWorker(): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL);
+function newWorker(workerData: { control: SharedArrayBuffer; anchor: ClockAnchor }): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData });
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 export class WasmPool {
@@ -86,13 +88,13 @@ export class WasmPool {
   /** Tells every worker the new clock anchor (after re-anchoring). */
   setAnchor(anchor: ClockAnchor): void {
     this.#anchor = anchor;
-    for (const slot of this.#slots) slot.worker.postMessage({ type: 'anchor', anchor } satisfies WorkerRequest);
+    for (const slot of this.#slots) this.#post(slot, { type: 'anchor', anchor });
   }
 
   /** Drops a module from every worker's cache (after a redeploy or delete). */
   forget(key: string): void {
     for (const slot of this.#slots) {
-      if (slot.keys.delete(key)) slot.worker.postMessage({ type: 'forget', key } satisfies WorkerRequest);
+      if (slot.keys.delete(key)) this.#post(slot, { type: 'forget', key });
     }
   }
 
@@ -110,10 +112,10 @@ export class WasmPool {
   }
 
   #spawn(): Slot {
-    const worker = newWorker();
+    const control = new SharedArrayBuffer(4);
+    const worker = newWorker({ control, anchor: this.#anchor });
     worker.unref();
-    const slot: Slot = { worker, keys: new Set(), job: undefined, timer: undefined };
-    worker.postMessage({ type: 'anchor', anchor: this.#anchor } satisfies WorkerRequest);
+    const slot: Slot = { worker, wake: new Int32Array(control), keys: new Set(), job: undefined, timer: undefined };
     worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
     worker.on('error', (error) => this.#onCrash(slot, `wasm worker failed: ${error.message}`));
     worker.on('exit', (code) => {
@@ -134,8 +136,14 @@ export class WasmPool {
       maxOutputBytes: this.#options.maxOutputBytes,
       ...(known ? {} : { module: job.module }),
     };
-    slot.worker.postMessage(msg);
+    this.#post(slot, msg);
     slot.timer = setTimeout(() => this.#onTimeout(slot), this.#options.timeoutMs);
+  }
+
+  #post(slot: Slot, msg: WorkerRequest): void {
+    slot.worker.postMessage(msg);
+    Atomics.store(slot.wake, 0, 1);
+    Atomics.notify(slot.wake, 0);
   }
 
   #onReply(slot: Slot, reply: WorkerReply): void {

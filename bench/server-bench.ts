@@ -1,0 +1,128 @@
+/**
+ * Performance harness for `nebula serve` (not a test): measures, side by side in one run,
+ *   1. server-side startup_us p50 on wasm vs a bare in-process `new WebAssembly.Instance` + `_start`
+ *      of the same module (goal ≤ 3×);
+ *   2. the HTTP round trip of fibonacci-recursive 1 on wasm over loopback (goal p50 ≤ 1 ms);
+ *   3. the docker runtime vs `docker run --rm -i` of the same image (goal ratio ≤ 1.0).
+ * Run: node --import tsx bench/server-bench.ts [--n 500] [--docker-n 15]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { TargetClient } from '../src/client/target.js';
+import { measureAnchor } from '../src/clock.js';
+import { startServer } from '../src/server/index.js';
+import { capMemory } from '../src/server/wasm-module.js';
+import { createWasiHost, OutputBuffer, runInstance } from '../src/server/wasi.js';
+import { buildFixture } from '../test/helpers/fixtures.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const N = arg('--n', 500);
+const DOCKER_N = arg('--docker-n', 15);
+
+const p50 = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+const p90 = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) * 0.9)]!;
+};
+const fmt = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fibWasm = join(root, 'functions/fibonacci-recursive/fibonacci-recursive.wasm');
+const fibNative = join(root, `functions/fibonacci-recursive/build/fibonacci-recursive-${process.arch}`);
+const useFib = existsSync(fibWasm);
+const wasmPath = useFib ? fibWasm : await buildFixture('echo', 'wasm');
+const nativePath = useFib && existsSync(fibNative) ? fibNative : await buildFixture('echo', 'native');
+const wasmBytes = await readFile(wasmPath);
+const input = '1';
+
+console.log(`nebula serve bench — node ${process.version}, ${process.arch}, n=${N}, docker n=${DOCKER_N}`);
+console.log(`wasm module: ${wasmPath.replace(root, '')} (${useFib ? 'fibonacci-recursive' : 'echo fixture'}), input "${input}"`);
+
+// 1. Bare floor: same capped module, same WASI imports, on this thread.
+const module = new WebAssembly.Module(capMemory(wasmBytes, 256));
+const anchor = measureAnchor();
+const host = createWasiHost(module, {
+  realtimeNs: () => BigInt(anchor.realUs) * 1000n + (process.hrtime.bigint() - anchor.monoNs),
+  monotonicNs: () => process.hrtime.bigint(),
+});
+const bare: number[] = [];
+for (let i = 0; i < N + 50; i++) {
+  const call = { stdin: Buffer.from(input), stdinPos: 0, stdout: new OutputBuffer(1 << 20), stderr: new OutputBuffer(1 << 20), memory: undefined };
+  const t0 = process.hrtime.bigint();
+  runInstance(module, host, call);
+  const t1 = process.hrtime.bigint();
+  if (i >= 50) bare.push(Number(t1 - t0) / 1000);
+}
+
+// 2. The server, in-process, over loopback.
+const store = await mkdtemp(join(tmpdir(), 'nebula-bench-'));
+const server = await startServer({ port: 0, storeDir: store, timeoutMs: 60_000 });
+const client = new TargetClient(server.url);
+try {
+  await client.putArtifact('bench', 'wasm', wasmBytes);
+  const startup: number[] = [];
+  const rtt: number[] = [];
+  for (let i = 0; i < N + 50; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await client.invoke('bench', input, 'wasm');
+    const t1 = process.hrtime.bigint();
+    if (i < 50) continue; // warm-up: worker start, Liftoff → TurboFan tier-up
+    startup.push(r.metrics.startup_us);
+    rtt.push(Number(t1 - t0) / 1000);
+  }
+  const ratio = p50(startup) / p50(bare);
+  console.log('\n| measure | p50 | p90 | goal |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| bare in-process Instance + _start | ${fmt(p50(bare))} | ${fmt(p90(bare))} | (floor) |`);
+  console.log(`| server startup_us (wasm) | ${fmt(p50(startup))} | ${fmt(p90(startup))} | ≤ 3× floor → ${ratio.toFixed(2)}× ${ratio <= 3 ? 'ok' : 'MISSED'} |`);
+  console.log(`| HTTP round trip (wasm, loopback, TargetClient) | ${fmt(p50(rtt))} | ${fmt(p90(rtt))} | p50 ≤ 1 ms ${p50(rtt) <= 1000 ? 'ok' : 'MISSED'} |`);
+
+  // 3. Docker: the server's runtime vs the CLI, interleaved so both see the same machine load.
+  if (!server.docker.available) {
+    console.log(`\ndocker: skipped (${server.docker.reason})`);
+  } else {
+    const info = await client.putArtifact('bench', 'native', await readFile(nativePath));
+    const image = info.artifacts.docker!.image;
+    const ours: number[] = [];
+    const ourStartup: number[] = [];
+    const cli: number[] = [];
+    const dockerRun = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const t0 = process.hrtime.bigint();
+        const child = spawn('docker', ['run', '--rm', '-i', '--network', 'none', image], { stdio: ['pipe', 'ignore', 'ignore'] });
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1000) : reject(new Error(`docker run exited ${code}`))));
+        child.stdin.end(`${input}\n`);
+      });
+    await promisify(execFile)('docker', ['version']); // the CLI is on PATH
+    await client.invoke('bench', input, 'docker');
+    await dockerRun();
+    for (let i = 0; i < DOCKER_N; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = await client.invoke('bench', input, 'docker');
+      ours.push(Number(process.hrtime.bigint() - t0) / 1000);
+      ourStartup.push(r.metrics.startup_us);
+      cli.push(await dockerRun());
+    }
+    const dratio = p50(ours) / p50(cli);
+    console.log(`| docker runtime, HTTP round trip | ${fmt(p50(ours))} | ${fmt(p90(ours))} | ≤ 1.0× docker run → ${dratio.toFixed(2)}× ${dratio <= 1 ? 'ok' : 'MISSED'} |`);
+    console.log(`| docker runtime, server startup_us | ${fmt(p50(ourStartup))} | ${fmt(p90(ourStartup))} | |`);
+    console.log(`| docker run --rm -i (CLI, wall) | ${fmt(p50(cli))} | ${fmt(p90(cli))} | (baseline) |`);
+  }
+} finally {
+  await client.close();
+  await server.close();
+  await rm(store, { recursive: true, force: true });
+}
