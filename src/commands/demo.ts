@@ -1,2 +1,112 @@
-import { notYet } from './_todo.js';
-export async function demoCommand(_opts: Record<string, unknown>): Promise<number | void> { notYet('demo'); }
+/**
+ * `nebula demo [--ci] [--out DIR] [--suite FILE]`: the whole tour on one machine. Starts a server
+ * in-process (free port, temporary store), builds and deploys the bundled functions, starts the
+ * simulated Gude PDU on a free port and reads it through the real modbus:// meter, runs the suite
+ * (the TUI on a terminal, --ci otherwise), and cleans up everything it started, also on Ctrl-C.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TargetClient } from '../client/target.js';
+import type { Driver } from '../console/driver.js';
+import { runConsole } from '../console/run.js';
+import { loadSuite, type Suite } from '../console/suite.js';
+import { UsageError } from '../errors.js';
+import { artifactPaths, buildFunctions, bundledFunctionsDir, hostArch } from '../build/index.js';
+import { startSimulatedPdu } from '../meter/simulated-pdu.js';
+import { startServer } from '../server/index.js';
+
+export interface DemoFlags {
+  ci?: boolean;
+  out?: string;
+  suite?: string;
+}
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The suite file as given, else the one bundled with the package (so `npx nebula demo` works anywhere). */
+function resolveSuite(file: string): string {
+  if (existsSync(file)) return file;
+  const bundled = join(PACKAGE_ROOT, file);
+  return existsSync(bundled) ? bundled : file;
+}
+
+/** Runs the demo; returns the run's exit code. */
+export async function demoCommand(opts: DemoFlags): Promise<number> {
+  const say = (text: string): void => {
+    process.stderr.write(`demo: ${text}\n`);
+  };
+  const loaded = await loadSuite(resolveSuite(opts.suite ?? 'suites/quick.yaml'));
+  const cleanups: (() => Promise<void>)[] = [];
+  let driver: Driver | null = null;
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+    if (driver) driver.stop();
+    else say('interrupted; cleaning up…');
+  };
+  process.on('SIGINT', onSigint);
+  const check = (): void => {
+    if (interrupted) throw new UsageError('demo interrupted before the run started', { code: 'interrupted' });
+  };
+  try {
+    const store = await mkdtemp(join(tmpdir(), 'nebula-demo-store-'));
+    cleanups.push(() => rm(store, { recursive: true, force: true }));
+    const server = await startServer({ host: '127.0.0.1', port: 0, storeDir: store, onWarning: (m) => say(`server: ${m}`) });
+    cleanups.push(() => server.close());
+    say(`server on ${server.url} (store ${store})`);
+    check();
+
+    let suite: Suite = loaded;
+    if (!server.docker.available && suite.functions.some((f) => f.runtimes.includes('docker'))) {
+      say(`no Docker engine answers (${server.docker.reason ?? 'unknown reason'}): running without the docker runtime`);
+      suite = { ...suite, runtimes: suite.runtimes.filter((r) => r !== 'docker'), functions: suite.functions.map((f) => ({ ...f, runtimes: f.runtimes.filter((r) => r !== 'docker') })) };
+      if (suite.functions.every((f) => f.runtimes.length === 0)) throw new UsageError(`suite ${suite.name} has no runtime left without docker`);
+    }
+
+    const arch = hostArch();
+    const wantNative = suite.functions.some((f) => f.runtimes.includes('native') || f.runtimes.includes('docker'));
+    const client = new TargetClient(server.url, { timeoutMs: 300_000 });
+    cleanups.push(() => client.close());
+    for (const fn of suite.functions) {
+      const dir = join(bundledFunctionsDir(), fn.name);
+      const paths = artifactPaths(dir, arch ?? 'x64');
+      if (!existsSync(paths.wasm) || (wantNative && arch && !existsSync(paths.native))) {
+        say(`building ${fn.name}…`);
+        await buildFunctions([dir], { native: wantNative && arch !== undefined });
+      }
+      check();
+      await client.putArtifact(fn.name, 'wasm', await readFile(paths.wasm));
+      if (wantNative && existsSync(paths.native)) await client.putArtifact(fn.name, 'native', await readFile(paths.native));
+      say(`deployed ${fn.name}`);
+      check();
+    }
+
+    const pdu = await startSimulatedPdu({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => pdu.close());
+    say(`simulated Gude PDU on ${pdu.spec} (power follows this machine's CPU load)`);
+    check();
+
+    const result = await runConsole({
+      suite,
+      target: server.url,
+      meter: pdu.spec,
+      out: opts.out ?? 'results',
+      ci: Boolean(opts.ci) || !process.stdout.isTTY,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      handleSigint: false,
+      onDriver: (d) => {
+        driver = d;
+        if (interrupted) d.stop();
+      },
+    });
+    say(`done: results in ${result.dir} — analyse with \`nebula report ${result.dir}\``);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => say(`cleanup: ${String(error)}`));
+  }
+}
