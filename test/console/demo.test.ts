@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { RunJsonSchema } from '../../src/protocol/results.js';
+import { dockerAvailable, dockerRequired } from '../helpers/docker.js';
+import { onlyRunDir, readJsonLines, runCli, tempDir, writeSuite } from './helpers.js';
+
+test('demo --ci runs a suite end to end on its own server and simulated meter, then removes what it started', async () => {
+  const dir = await tempDir('nebula-demo-test-');
+  try {
+    const suite = await writeSuite(
+      dir,
+      'name: demo-mini\nruntimes: [wasm, docker]\nrepetitions: 1\nbaseline: { seconds: 0.5 }\nfunctions:\n  - { name: factorial, inputs: [5] }\n',
+    );
+    const out = join(dir, 'results');
+    const { code, stdout, stderr } = await runCli(['demo', '--ci', '--out', out, '--suite', suite]).done;
+    assert.equal(code, 0, stderr);
+    const store = /^demo: server on http:\/\/127\.0\.0\.1:\d+ \(store (.+)\)$/m.exec(stderr)?.[1];
+    assert.ok(store, stderr);
+    assert.equal(existsSync(store), false, 'the temporary store is removed');
+    assert.match(stderr, /^demo: simulated Gude PDU on modbus:\/\/127\.0\.0\.1:\d+ /m);
+    const docker = await dockerAvailable();
+    if (!docker) {
+      assert.equal(dockerRequired(), false, 'NEBULA_REQUIRE_DOCKER=1 but no Docker engine answers');
+      assert.match(stderr, /^demo: no Docker engine answers \(.+\): running without the docker runtime$/m);
+    }
+    const runDir = await onlyRunDir(out);
+    const run = RunJsonSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
+    assert.equal(run.status, 'completed');
+    assert.match(run.meter.spec, /^modbus:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(run.runtimes, docker ? ['wasm', 'docker'] : ['wasm']);
+    const lines = await readJsonLines(join(runDir, 'invocations.jsonl'));
+    assert.equal(lines.length, docker ? 2 : 1);
+    assert.match(stdout, /^\| factorial \| wasm \| 1 \| 0 \| 0 \|/m);
+    assert.match(stderr, new RegExp(`^demo: done: results in ${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
