@@ -138,14 +138,14 @@ function wasmError(name: string, command: string, failure: CompileFailure): Buil
 }
 
 function nativeError(name: string, command: string, arch: Arch, failure: CompileFailure): BuildError {
-  const packages = nativePackages(command);
+  const packages = nativePackages(arch);
   if (failure.missing) {
     return new BuildError(`${name}: the ${arch} compiler "${command}" is not installed`, {
       code: 'toolchain-missing',
       hint: `Install the Debian package ${packages.compiler} (apt-get install -y ${packages.compiler} ${packages.libc}), or pass --no-native.`,
     });
   }
-  const pkg = diagnoseNativeFailure(command, failure.stderr);
+  const pkg = diagnoseNativeFailure(arch, failure.stderr);
   if (pkg) {
     return new BuildError(`${name}: ${command} cannot link a static executable: ${firstErrorLine(failure.stderr)}`, {
       code: 'toolchain-missing',

@@ -48,11 +48,12 @@ export function defaultToolchain(host: Arch | undefined = hostArch()): Toolchain
   };
 }
 
-/** Debian packages that provide a native compiler command and its static libc. */
-export function nativePackages(command: string): { compiler: string; libc: string } {
-  if (command.startsWith('aarch64-linux-gnu-')) return { compiler: 'gcc-aarch64-linux-gnu', libc: 'libc6-dev-arm64-cross' };
-  if (command.startsWith('x86_64-linux-gnu-')) return { compiler: 'gcc-x86-64-linux-gnu', libc: 'libc6-dev-amd64-cross' };
-  return { compiler: 'gcc', libc: 'libc6-dev' };
+/** Debian packages that provide the compiler for arch and its static libc (a cross compiler when arch is not the host's). */
+export function nativePackages(arch: Arch, host: Arch | undefined = hostArch()): { compiler: string; libc: string } {
+  if (arch === host) return { compiler: 'gcc', libc: 'libc6-dev' };
+  return arch === 'arm64'
+    ? { compiler: 'gcc-aarch64-linux-gnu', libc: 'libc6-dev-arm64-cross' }
+    : { compiler: 'gcc-x86-64-linux-gnu', libc: 'libc6-dev-amd64-cross' };
 }
 
 /**
@@ -69,9 +70,9 @@ export function diagnoseWasmFailure(stderr: string): string | undefined {
 }
 
 /** Same for a failed static gcc run: the libc development package when its headers or libc.a are missing. */
-export function diagnoseNativeFailure(command: string, stderr: string): string | undefined {
+export function diagnoseNativeFailure(arch: Arch, stderr: string, host: Arch | undefined = hostArch()): string | undefined {
   if (/cannot find -lc\b|(stdio|stdlib|string|time)\.h: No such file or directory|cannot find crt1\.o/.test(stderr)) {
-    return nativePackages(command).libc;
+    return nativePackages(arch, host).libc;
   }
   return undefined;
 }
