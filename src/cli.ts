@@ -52,7 +52,8 @@ function buildProgram(): Command {
     .argument('[functions...]', 'function directories or artifact files (default: every folder in functions/)')
     .option('--target <url>', 'the nebula serve to deploy to', 'http://127.0.0.1:3090')
     .option('--token <token>', 'the server token (env NEBULA_TOKEN)')
-    .option('--name <name>', 'function name when deploying a single artifact file')
+    .option('--name <name>', 'function name for artifact files (or a single function directory)')
+    .option('--no-native', 'upload only the .wasm of function directories')
     .action(async (paths: string[], opts) => run(async () => (await import('./commands/deploy.js')).deployCommand(paths, opts)));
 
   program

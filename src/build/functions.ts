@@ -77,3 +77,15 @@ export async function isDirectory(p: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The function directories a command works on: those given, else every one in ./functions, else the bundled ones. */
+export async function resolveFunctionDirs(paths: string[]): Promise<string[]> {
+  if (paths.length > 0) return paths;
+  const local = path.resolve('functions');
+  const root = (await isDirectory(local)) ? local : bundledFunctionsDir();
+  const dirs = await listFunctionDirs(root);
+  if (dirs.length === 0) {
+    throw new UsageError(`no function folders (with a .c source) in ${root}`, { hint: 'Pass function directories, e.g. functions/factorial.' });
+  }
+  return dirs.map((dir) => path.relative(process.cwd(), dir) || '.');
+}

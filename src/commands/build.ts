@@ -1,25 +1,10 @@
 /** `nebula build [functions...] [--arch x64|arm64] [--no-native]`: progress per function on stderr. */
-import path from 'node:path';
-import { buildFunctions, bundledFunctionsDir, listFunctionDirs, type BuildEvent } from '../build/index.js';
-import { isDirectory } from '../build/functions.js';
-import { UsageError } from '../errors.js';
+import { buildFunctions, resolveFunctionDirs, type BuildEvent } from '../build/index.js';
 import type { Arch } from '../protocol/api.js';
 
 export interface BuildCommandOptions {
   arch?: Arch;
   native?: boolean;
-}
-
-/** The function directories a command works on: those given, else every one in ./functions (or the bundled ones). */
-export async function resolveFunctionDirs(paths: string[]): Promise<string[]> {
-  if (paths.length > 0) return paths;
-  const local = path.resolve('functions');
-  const root = (await isDirectory(local)) ? local : bundledFunctionsDir();
-  const dirs = await listFunctionDirs(root);
-  if (dirs.length === 0) {
-    throw new UsageError(`no function folders (with a .c source) in ${root}`, { hint: 'Pass function directories, e.g. nebula build functions/factorial.' });
-  }
-  return dirs.map((dir) => path.relative(process.cwd(), dir) || '.');
 }
 
 export async function buildCommand(paths: string[], opts: BuildCommandOptions): Promise<number> {
