@@ -144,6 +144,7 @@ export async function startSimulatedPdu(options: SimulatedPduOptions = {}): Prom
     }
   }
   const running = server;
+  let closing: Promise<void> | undefined;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   return {
     host,
@@ -154,7 +155,8 @@ export async function startSimulatedPdu(options: SimulatedPduOptions = {}): Prom
     },
     async close() {
       clearInterval(tick);
-      await new Promise<void>((resolve) => running.close(() => resolve()));
+      closing ??= new Promise<void>((resolve) => running.close(() => resolve()));
+      await closing;
     },
   };
 }
