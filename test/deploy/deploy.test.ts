@@ -18,6 +18,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const CLI = path.resolve('src/cli.ts');
 const arch = hostArch() ?? 'x64';
+// Names unique to this process: the server names docker images after the function, and other suites deploy "factorial" too.
+const FN = `fact${process.pid}`;
 
 let tmp: string;
 let factorialDir: string;
@@ -25,9 +27,9 @@ let server: TestServer;
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'nebula-deploy-'));
-  factorialDir = path.join(tmp, 'factorial');
+  factorialDir = path.join(tmp, FN);
   await mkdir(factorialDir);
-  await copyFile(path.join(bundledFunctionsDir(), 'factorial', 'factorial.c'), path.join(factorialDir, 'factorial.c'));
+  await copyFile(path.join(bundledFunctionsDir(), 'factorial', 'factorial.c'), path.join(factorialDir, `${FN}.c`));
   await buildFunctions([factorialDir], { arch });
   server = await startTestServer();
 });
@@ -73,16 +75,16 @@ describe('deploying function directories', () => {
     assert.deepEqual(report.notes, []);
     assert.deepEqual(
       report.functions.map((fn) => [fn.name, fn.artifacts.map((a) => [a.kind, path.relative(factorialDir, a.path)])]),
-      [['factorial', [['wasm', 'factorial.wasm'], ['native', `build/factorial-${arch}`]]]],
+      [[FN, [['wasm', `${FN}.wasm`], ['native', `build/${FN}-${arch}`]]]],
     );
     assert.deepEqual(events.map((e) => `${e.type} ${e.kind}`), ['upload wasm', 'deployed wasm', 'upload native', 'deployed native']);
 
-    const [listed] = (await server.client.listFunctions()).filter((fn) => fn.name === 'factorial');
-    assert.equal(listed?.artifacts.wasm?.sha256, await sha256(path.join(factorialDir, 'factorial.wasm')));
-    assert.deepEqual([listed?.artifacts.native?.sha256, listed?.artifacts.native?.arch], [await sha256(path.join(factorialDir, 'build', `factorial-${arch}`)), arch]);
+    const [listed] = (await server.client.listFunctions()).filter((fn) => fn.name === FN);
+    assert.equal(listed?.artifacts.wasm?.sha256, await sha256(path.join(factorialDir, `${FN}.wasm`)));
+    assert.deepEqual([listed?.artifacts.native?.sha256, listed?.artifacts.native?.arch], [await sha256(path.join(factorialDir, 'build', `${FN}-${arch}`)), arch]);
 
     for (const runtime of ['wasm', 'native'] as const) {
-      const result = await server.client.invoke('factorial', '170', runtime);
+      const result = await server.client.invoke(FN, '170', runtime);
       assert.deepEqual([result.ok, result.output, result.start_source], [true, '7.257415615307994e+306', 'function'], runtime);
     }
   });
@@ -90,7 +92,7 @@ describe('deploying function directories', () => {
   test('nebula deploy DIR --no-native uploads only the module and prints one line per artifact', async () => {
     const dir = path.join(tmp, 'wasm-only', 'factorial-wasm');
     await mkdir(dir, { recursive: true });
-    await copyFile(path.join(factorialDir, 'factorial.wasm'), path.join(dir, 'factorial-wasm.wasm'));
+    await copyFile(path.join(factorialDir, `${FN}.wasm`), path.join(dir, 'factorial-wasm.wasm'));
     const out = await nebula('deploy', dir, '--no-native', '--target', server.url);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout, '');
@@ -102,7 +104,7 @@ describe('deploying function directories', () => {
   test('a directory without its native build fails before uploading anything, naming nebula build --arch', async () => {
     const dir = path.join(tmp, 'unbuilt', 'half-built');
     await mkdir(dir, { recursive: true });
-    await copyFile(path.join(factorialDir, 'factorial.wasm'), path.join(dir, 'half-built.wasm'));
+    await copyFile(path.join(factorialDir, `${FN}.wasm`), path.join(dir, 'half-built.wasm'));
     const out = await nebula('deploy', dir, '--target', server.url);
     assert.equal(out.code, 2);
     assert.equal(
@@ -130,20 +132,20 @@ describe('deploying artifact files', () => {
   test('a .wasm and a native executable by path take their name from the file (or --name) and their kind from the magic', async () => {
     const files = path.join(tmp, 'files');
     await mkdir(files);
-    const module = path.join(files, 'fact-file.wasm');
-    const binary = path.join(files, `fact-file-${arch}`);
-    await copyFile(path.join(factorialDir, 'factorial.wasm'), module);
-    await copyFile(path.join(factorialDir, 'build', `factorial-${arch}`), binary);
+    const module = path.join(files, `${FN}-file.wasm`);
+    const binary = path.join(files, `${FN}-file-${arch}`);
+    await copyFile(path.join(factorialDir, `${FN}.wasm`), module);
+    await copyFile(path.join(factorialDir, 'build', `${FN}-${arch}`), binary);
     const byName = await nebula('deploy', module, binary, '--target', server.url);
     assert.equal(byName.code, 0, byName.stderr);
-    assert.match(byName.stderr, /^fact-file +wasm .*\nfact-file +native .*\ndeployed 1 function to /);
+    assert.match(byName.stderr, new RegExp(`^${FN}-file +wasm .*\\n${FN}-file +native .*\\ndeployed 1 function to `));
 
-    const renamed = await nebula('deploy', binary, '--name', 'fact-renamed', '--target', server.url);
+    const renamed = await nebula('deploy', binary, '--name', `${FN}-renamed`, '--target', server.url);
     assert.equal(renamed.code, 0, renamed.stderr);
     const listed = new Map((await server.client.listFunctions()).map((fn) => [fn.name, Object.keys(fn.artifacts).filter((k) => k !== 'docker')]));
-    assert.deepEqual(listed.get('fact-file'), ['wasm', 'native']);
-    assert.deepEqual(listed.get('fact-renamed'), ['native']);
-    const result = await server.client.invoke('fact-renamed', '5', 'native');
+    assert.deepEqual(listed.get(`${FN}-file`), ['wasm', 'native']);
+    assert.deepEqual(listed.get(`${FN}-renamed`), ['native']);
+    const result = await server.client.invoke(`${FN}-renamed`, '5', 'native');
     assert.equal(result.output, '120');
   });
 
@@ -155,7 +157,7 @@ describe('deploying artifact files', () => {
     assert.match(unknown.stderr, /^nebula: .*notes\.txt is not an artifact Nebula can deploy\n {2}hint: Pass a WebAssembly module/);
 
     const badName = path.join(tmp, 'Bad_Name.wasm');
-    await copyFile(path.join(factorialDir, 'factorial.wasm'), badName);
+    await copyFile(path.join(factorialDir, `${FN}.wasm`), badName);
     const bad = await nebula('deploy', badName, '--target', server.url);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /cannot take a function name from the file name "Bad_Name\.wasm".*\n {2}hint: Pass --name NAME/);
@@ -199,7 +201,7 @@ describe('targets', () => {
       assert.match(without.stderr, / → 401 .*\n {2}hint: Pass the server token with --token\.\n$/);
       const withToken = await nebula('deploy', factorialDir, '--no-native', '--target', guarded.url, '--token', 'sesame');
       assert.equal(withToken.code, 0, withToken.stderr);
-      assert.deepEqual((await guarded.client.listFunctions()).map((fn) => fn.name), ['factorial']);
+      assert.deepEqual((await guarded.client.listFunctions()).map((fn) => fn.name), [FN]);
     } finally {
       await guarded.close();
     }
@@ -215,18 +217,18 @@ describe('docker', () => {
       const [info] = await docker.client.listFunctions();
       const image = info?.artifacts.docker?.image;
       assert.ok(image, 'the server built an image from the native executable');
-      const viaDocker = await docker.client.invoke('factorial', '171', 'docker');
+      const viaDocker = await docker.client.invoke(FN, '171', 'docker');
       assert.deepEqual([viaDocker.ok, viaDocker.output], [true, 'inf']);
 
-      const archive = path.join(tmp, 'factorial-image.tar');
+      const archive = path.join(tmp, `${FN}-image.tar`);
       await pipeline(await new Docker().getImage(image).get(), createWriteStream(archive));
       const out = await nebula('deploy', archive, '--target', docker.url);
       assert.equal(out.code, 0, out.stderr);
-      assert.match(out.stderr, /^factorial-image +docker /);
-      const fromArchive = await docker.client.invoke('factorial-image', '20', 'docker');
+      assert.match(out.stderr, new RegExp(`^${FN}-image +docker `));
+      const fromArchive = await docker.client.invoke(`${FN}-image`, '20', 'docker');
       assert.deepEqual([fromArchive.ok, fromArchive.output], [true, '2.43290200817664e+18']);
-      await docker.client.deleteFunction('factorial-image');
-      await docker.client.deleteFunction('factorial');
+      await docker.client.deleteFunction(`${FN}-image`);
+      await docker.client.deleteFunction(FN);
     } finally {
       await docker.close();
     }

@@ -4,12 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { BuiltFunction } from '../../src/build/index.js';
+import type { InvocationResult, Runtime } from '../../src/protocol/api.js';
+import { deployFunctions } from '../../src/deploy/index.js';
+import { requireDockerOrSkip } from '../helpers/docker.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import * as oracle from './oracle.js';
-import { buildBundledInTemp, runNative, runWasi, type RunOutput } from './run.js';
+import { buildBundledInTemp, runNative } from './run.js';
 
 const range = (from: number, to: number, step = 1): number[] =>
   Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
@@ -24,35 +25,54 @@ const SWEEPS: { name: string; inputs: number[]; expected: (n: number) => string 
 
 let built: Map<string, BuiltFunction>;
 let cleanup: () => Promise<void>;
-let scratch: string;
-const modules = new Map<string, WebAssembly.Module>();
+let server: TestServer;
 
 before(async () => {
   ({ built, cleanup } = await buildBundledInTemp());
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'nebula-wasi-'));
-  for (const [name, fn] of built) modules.set(name, new WebAssembly.Module(await readFile(fn.wasm.path)));
+  // The real server runs the wasm (and docker) builds; natives are spawned here directly.
+  server = await startTestServer({ timeoutMs: 120_000 });
+  // Deployed under names unique to this process: the server names docker images after the function.
+  for (const fn of built.values()) await deployFunctions(server.client, [fn.dir], { name: deployed(fn.name) });
 });
+
+const deployed = (name: string): string => `${name}-${process.pid}`;
 
 after(async () => {
+  if (server) for (const fn of await server.client.listFunctions()) await server.client.deleteFunction(fn.name);
+  await server?.close();
   await cleanup();
-  await rm(scratch, { recursive: true, force: true });
 });
 
-function native(name: string): string {
+/** One run, normalised across runtimes: stdout with its newline, stderr without the nebula-start line. */
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  message: string;
+  startedByFunction: boolean;
+}
+
+async function viaNative(name: string, input: string): Promise<Outcome> {
   const binary = built.get(name)?.native?.path;
   assert.ok(binary, `${name} has no native build`);
-  return binary;
+  const out = await runNative(binary, input);
+  const [first = '', ...rest] = out.stderr.split('\n');
+  return { code: out.code, stdout: out.stdout, message: rest.join('\n'), startedByFunction: /^nebula-start \d+$/.test(first) };
 }
 
-function wasm(name: string): WebAssembly.Module {
-  const module = modules.get(name);
-  assert.ok(module, `${name} has no wasm build`);
-  return module;
+async function viaServer(name: string, input: string, runtime: Runtime): Promise<Outcome> {
+  const result: InvocationResult = await server.client.invoke(deployed(name), input, runtime);
+  // The server drops the output's one trailing newline; every function prints exactly one.
+  return {
+    code: result.exit_code,
+    stdout: result.output === '' ? '' : `${result.output}\n`,
+    message: result.stderr ?? '',
+    startedByFunction: result.start_source === 'function',
+  };
 }
 
-/** Both builds of one function on one input. */
-async function runBoth(name: string, input: string): Promise<{ native: RunOutput; wasm: RunOutput }> {
-  return { native: await runNative(native(name), input), wasm: await runWasi(wasm(name), input, scratch) };
+/** Both builds of one function on one input: the native executable and the wasm module on the server. */
+async function runBoth(name: string, input: string): Promise<{ native: Outcome; wasm: Outcome }> {
+  return { native: await viaNative(name, input), wasm: await viaServer(name, input, 'wasm') };
 }
 
 describe('every input of the thesis sweeps gives the reference answer, identical as wasm and as native', () => {
@@ -96,6 +116,7 @@ describe('known values', () => {
       const got = await runBoth(name, `${input}\n`);
       assert.deepEqual([got.native.code, got.native.stdout], [0, `${want}\n`]);
       assert.deepEqual([got.wasm.code, got.wasm.stdout], [0, `${want}\n`]);
+      assert.ok(got.native.startedByFunction && got.wasm.startedByFunction);
     });
   }
 });
@@ -111,15 +132,15 @@ describe('input framing', () => {
 
   test('the first line on stderr is nebula-start with the realtime clock in µs', async () => {
     const before = Date.now() * 1000;
-    const got = await runBoth('factorial', '3\n');
+    const out = await runNative(built.get('factorial')?.native?.path ?? '', '3\n');
     const after = Date.now() * 1000;
-    for (const out of [got.native, got.wasm]) {
-      const match = /^nebula-start (\d+)\n/.exec(out.stderr);
-      assert.ok(match, `stderr ${JSON.stringify(out.stderr)}`);
-      const us = Number(match[1]);
-      // Bounds only for sanity (µs, not ms or s); 1 s of slack for the clock source.
-      assert.ok(us >= before - 1_000_000 && us <= after + 1_000_000, `${us} not in [${before}, ${after}]`);
-    }
+    const match = /^nebula-start (\d+)\n/.exec(out.stderr);
+    assert.ok(match, `stderr ${JSON.stringify(out.stderr)}`);
+    const us = Number(match[1]);
+    // Bounds only for sanity (µs, not ms or s); 1 s of slack for the clock source.
+    assert.ok(us >= before - 1_000_000 && us <= after + 1_000_000, `${us} not in [${before}, ${after}]`);
+    const wasm = await viaServer('factorial', '3\n', 'wasm');
+    assert.equal(wasm.startedByFunction, true, 'the server found the nebula-start line of the wasm build');
   });
 });
 
@@ -140,10 +161,34 @@ describe('malformed input exits non-zero with a message on stderr and nothing on
           const label = `${runtime} ${JSON.stringify(input.slice(0, 30))}`;
           assert.equal(out.code, 2, label);
           assert.equal(out.stdout, '', label);
-          const message = out.stderr.split('\n').slice(1).join('\n');
-          assert.match(message, input.length > 65535 ? /^input longer than 65535 bytes\n$/ : new RegExp(`^${name}: input must be a whole number from 0 to \\d+, got "`), label);
+          assert.ok(out.startedByFunction, label);
+          assert.match(out.message, input.length > 65535 ? /^input longer than 65535 bytes\n$/ : new RegExp(`^${name}: input must be a whole number from 0 to \\d+, got "`), label);
         }
       }
     });
   }
+});
+
+describe('through docker on the real server (the image built from the native executable)', () => {
+  const sample: [string, string][] = [
+    ['fibonacci-recursive', '0'],
+    ['fibonacci-recursive', '30'],
+    ['exponential', '1'],
+    ['exponential', '706'],
+    ['factorial', '170'],
+    ['factorial', '171'],
+    ['prime-number', '0'],
+    ['prime-number', '6000'],
+  ];
+  test(`a sample of ${sample.length} inputs gives the reference answer, and malformed input exits 2`, async (t) => {
+    if (!(await requireDockerOrSkip(t))) return;
+    for (const [name, input] of sample) {
+      const sweep = SWEEPS.find((s) => s.name === name);
+      const got = await viaServer(name, input, 'docker');
+      assert.deepEqual([got.code, got.stdout, got.startedByFunction], [0, `${sweep?.expected(Number(input))}\n`, true], `${name}(${input})`);
+    }
+    const bad = await viaServer('factorial', 'abc', 'docker');
+    assert.deepEqual([bad.code, bad.stdout], [2, '']);
+    assert.match(bad.message, /^factorial: input must be a whole number from 0 to 1000000000, got "abc"\n$/);
+  });
 });

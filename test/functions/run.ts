@@ -1,9 +1,8 @@
-/** Runs a built function the two ways the tests compare: a native process, and a wasm module in node:wasi. */
+/** Builds the bundled functions in a temp dir and runs native builds directly, for the function tests. */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { WASI } from 'node:wasi';
 import { buildFunctions, bundledFunctionsDir, listFunctionDirs, type BuiltFunction } from '../../src/build/index.js';
 
 export interface RunOutput {
@@ -37,25 +36,4 @@ export function runNative(binary: string, input: string): Promise<RunOutput> {
     });
     child.stdin?.end(input);
   });
-}
-
-/**
- * Runs a WASI preview1 command module in-process through node:wasi, which needs real file descriptors
- * for stdio: temp files in a scratch dir.
- */
-export async function runWasi(module: WebAssembly.Module, input: string, scratch: string): Promise<RunOutput> {
-  const [inPath, outPath, errPath] = ['in', 'out', 'err'].map((n) => path.join(scratch, n)) as [string, string, string];
-  await writeFile(inPath, input);
-  const stdin = await open(inPath, 'r');
-  const stdout = await open(outPath, 'w');
-  const stderr = await open(errPath, 'w');
-  let code: number;
-  try {
-    const wasi = new WASI({ version: 'preview1', args: ['fn'], env: {}, stdin: stdin.fd, stdout: stdout.fd, stderr: stderr.fd, returnOnExit: true });
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-    code = wasi.start(instance);
-  } finally {
-    await Promise.all([stdin.close(), stdout.close(), stderr.close()]);
-  }
-  return { code, stdout: await readFile(outPath, 'utf8'), stderr: await readFile(errPath, 'utf8') };
 }
