@@ -64,7 +64,7 @@ export function explainModbusError(error: unknown, spec: ModbusSpec, map: Regist
   if (errno === 'ECONNREFUSED') {
     return new MeterError(`cannot connect to the meter at ${where}: connection refused`, {
       code: 'meter-unreachable', cause: error,
-      hint: `nothing listens on port ${spec.port} of ${spec.host}: enable Modbus TCP on the PDU (Gude web UI: Configuration → Modbus TCP) and check the port (default 502); for a demo run \`nebula meter simulate\` and use modbus://127.0.0.1:5020`,
+      hint: `nothing listens on port ${spec.port} of ${spec.host}: enable Modbus TCP in the PDU's web interface and check the port (default 502); for a demo run \`nebula meter simulate\` and use modbus://127.0.0.1:5020`,
     });
   }
   if (errno === 'ENOTFOUND' || errno === 'EAI_AGAIN') {
