@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 roots=("$@"); [ ${#roots[@]} -gt 0 ] || roots=(test)
 mapfile -t files < <(find "${roots[@]}" -type f \( -name '*.test.ts' -o -name '*.test.tsx' \) | sort)
 [ ${#files[@]} -gt 0 ] || { echo "no test files under ${roots[*]}" >&2; exit 1; }
-exec node --import tsx --test --test-concurrency="${NEBULA_TEST_CONCURRENCY:-2}" "${files[@]}"
+# --test-force-exit: a test that fails before closing its server must not hang the run forever.
+exec node --import tsx --test --test-force-exit --test-timeout=180000 --test-concurrency="${NEBULA_TEST_CONCURRENCY:-2}" "${files[@]}"

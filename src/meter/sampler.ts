@@ -168,7 +168,8 @@ export class Sampler extends EventEmitter<SamplerEvents> {
         const now = nowUs();
         // Fell behind (slow meter): restart the schedule instead of bursting to catch up.
         if (nextStartUs < now) nextStartUs = now;
-        const waitMs = (nextStartUs - now) / 1000;
+        // Timers have whole-ms resolution and may fire up to 1 ms early: round up, never start early.
+        const waitMs = Math.ceil((nextStartUs - now) / 1000);
         if (waitMs >= 1) await this.#pause(waitMs);
         else await yieldToLoop();
       } else {

@@ -46,21 +46,24 @@ test('the sampler reads the simulated PDU back to back: ordered, stamped samples
   await pdu.close();
 });
 
-test('with intervalMs the reads start no closer together than the interval', async () => {
+test('with intervalMs the reads follow a grid of that interval and never run ahead of it', async (t) => {
   const pdu = await startSimulatedPdu({ port: 0 });
+  t.after(() => pdu.close());
   const meter = await openMeter(pdu.spec);
+  t.after(() => meter.close());
   const sampler = new Sampler(meter, { intervalMs: 20 });
   const samples: Sample[] = [];
   sampler.on('sample', (s) => samples.push(s));
   sampler.start();
   await until(sampler, 'sample', () => samples.length >= 6);
   await sampler.stop();
-  for (let i = 1; i < samples.length; i++) {
-    const spacing = samples[i]!.t_start_us - samples[i - 1]!.t_start_us;
-    assert.ok(spacing >= 19_000, `reads ${spacing} µs apart`);
+  // The schedule is a grid (start + k·interval) that restarts when it falls behind, so a late read
+  // may be followed by a closer one, but the k-th read never starts before k intervals have passed.
+  const first = samples[0]!.t_start_us;
+  for (let k = 1; k < samples.length; k++) {
+    const span = samples[k]!.t_start_us - first;
+    assert.ok(span >= k * 20_000 - 1_000, `read ${k} started ${span} µs after the first, before ${k} intervals`);
   }
-  await meter.close();
-  await pdu.close();
 });
 
 test('a PDU that dies mid-run and comes back: retries with back-off, one gap, then samples resume', async () => {
