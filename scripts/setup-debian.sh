@@ -33,3 +33,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >/dev/null
 fi
+# bin/nebula.js runs dist/ when it exists: rebuild so it is never older than src/ (~4 s).
+npm run build --silent
