@@ -75,6 +75,10 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
     let tui: { close(): Promise<void> } | null = null;
     if (options.ci) attachCiPrinter(driver, options.stderr);
     else {
+      // React's development build (what loads when NODE_ENV is unset) diffs every changed prop on each
+      // render for its profiler tracks: with 50k results in a table cell that stalled the loop ~60 ms a
+      // frame (bench/console-bench.ts (f): event-loop delay p99 59–79 ms → 11–12 ms with the production build).
+      process.env.NODE_ENV ??= 'production';
       // Lazy: only the TUI path loads React and Ink.
       const { renderTui } = await import('../tui/index.js');
       tui = renderTui(driver, runDir.dir, { showChart: driverMeter !== null });
