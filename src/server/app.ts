@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
 import { VERSION } from '../version.js';
 import { validateElf } from './artifacts.js';
-import { checkDeclaredLength, parseFields, readBody } from './body.js';
+import { parseFields, readBody } from './body.js';
 import type { Clock } from './clock-source.js';
 import { HttpError, notFound } from './http-error.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -102,19 +102,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       if (runtime === 'component') {
         throw new HttpError(503, 'runtime-unavailable', 'the component runtime is not available yet (a later issue); use ?runtime=wasm');
       }
-      checkDeclaredLength(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
-      const body = readBody(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
-      const runner = ctx.runtimes[runtime];
-      let raw;
-      if (runner.invokeEarly) {
-        // The runtime gets ready while the body is read (see WasmPool). If it fails first (404, 503),
-        // the body's own error must not go unhandled: it is reported by the awaits here or not at all.
-        body.catch(() => undefined);
-        raw = await runner.invokeEarly(fn, body);
-      } else {
-        raw = await runner.invoke(fn, await body);
-      }
-      const input = await body;
+      const input = await readBody(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
+      const raw = await ctx.runtimes[runtime].invoke(fn, input);
       const result = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics);
       return result;

@@ -6,11 +6,6 @@ function tooLarge(limit: number, what: string, limitFlag: string): HttpError {
   return new HttpError(413, 'too-large', `${what} is larger than the limit of ${limit} bytes (${limitFlag})`);
 }
 
-/** Throws 413 when the declared Content-Length is over `limit`, before any of the body is read. */
-export function checkDeclaredLength(req: IncomingMessage, limit: number, what: string, limitFlag: string): void {
-  if (Number(req.headers['content-length']) > limit) throw tooLarge(limit, what, limitFlag);
-}
-
 /**
  * Reads the whole body, or rejects 413 naming `limitFlag` once it exceeds `limit` bytes, or 400
  * `body-aborted` when the client goes away before the body is complete.

@@ -18,11 +18,5 @@ export interface RawRun {
 export interface FunctionRuntime {
   /** Runs `fn` once with `input` on stdin. Throws HttpError for 404/503/504 cases. */
   invoke(fn: StoredFunction, input: Buffer): Promise<RawRun>;
-  /**
-   * Like `invoke`, but called before the request body is read, so a runtime that can get ready
-   * without the input (wasm: instantiate) does that meanwhile. `input` rejects when the body fails
-   * (413, client gone); the run then rejects with that error. Runtimes without it get the read body.
-   */
-  invokeEarly?(fn: StoredFunction, input: Promise<Buffer>): Promise<RawRun>;
   close(): Promise<void>;
 }

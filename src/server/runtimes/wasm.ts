@@ -7,20 +7,14 @@ import type { FunctionRuntime, RawRun } from './types.js';
 export class WasmRuntime implements FunctionRuntime {
   constructor(readonly pool: WasmPool) {}
 
-  invoke(fn: StoredFunction, input: Buffer): Promise<RawRun> {
-    return this.invokeEarly(fn, input);
-  }
-
-  /** Instantiates in a worker while `input` (the body) is still being read; see WasmPool.run. */
-  async invokeEarly(fn: StoredFunction, input: Buffer | Promise<Buffer>): Promise<RawRun> {
+  async invoke(fn: StoredFunction, input: Buffer): Promise<RawRun> {
     if (!fn.wasmModule || !fn.meta.wasm) {
       throw notFound(`function "${fn.name}" has no wasm artifact; deploy one with PUT /functions/${fn.name}/wasm`);
     }
     const done = await this.pool.run(fn.meta.wasm.sha256, fn.wasmModule, input);
     const run: RawRun = {
       readyUs: done.readyUs,
-      // ready is stamped right before `_start`, once instance and input are both there: nothing of
-      // ours runs between it and the guest's code.
+      // ready is stamped right before `_start`: nothing of ours runs between it and the guest's code.
       hostStartUs: done.readyUs,
       endedUs: done.endedUs,
       exitCode: done.exitCode,
