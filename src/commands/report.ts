@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { RUNTIMES, RuntimeSchema, type Runtime } from '../protocol/api.js';
-import { buildReport } from '../report/compare.js';
+import { buildReportParallel } from '../report/compare.js';
 import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
 import { thesisRecords } from '../report/export/thesis.js';
 import { formatWarning, loadRuns } from '../report/load.js';
@@ -23,6 +23,32 @@ function positiveInt(flag: string, value: string | undefined, fallback: number, 
   return n;
 }
 
+/**
+ * Progress on stderr for a report that takes a while: one status line, rewritten in place, shown only
+ * when stderr is a terminal (logs and pipes get nothing) and only once the report has taken over 1 s
+ * (a small run prints nothing). `clear()` erases it before anything else is written.
+ */
+function progressLine(stream: NodeJS.WriteStream = process.stderr): { stage: (text: string) => void; clear: () => void } {
+  const started = Date.now();
+  let shown = false;
+  let last = '';
+  const show = (): void => {
+    if (!stream.isTTY || Date.now() - started < 1000) return;
+    shown = true;
+    stream.write(`\r\x1b[K${last}`);
+  };
+  return {
+    stage: (text) => {
+      last = text;
+      show();
+    },
+    clear: () => {
+      if (shown) stream.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
 /** Loads the runs, prints their warnings on stderr, and writes the report to --out (or stdout). */
 export async function reportCommand(dirs: string[], flags: ReportFlags): Promise<number> {
   const format = (flags.format ?? 'md') as Format;
@@ -34,7 +60,10 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   const resamples = positiveInt('resamples', flags.resamples, 2000, 100);
   if (dirs.length === 0) throw new UsageError('no run directory given', { hint: 'nebula report results/<suite>-<stamp>' });
 
+  const progress = progressLine();
+  progress.stage(`report: loading ${dirs.length === 1 ? dirs[0] : `${dirs.length} runs`}…`);
   const runs = await loadRuns(dirs);
+  progress.clear();
   for (const run of runs) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
   for (const run of runs) {
     if (run.invocations.length > 0 && !run.invocations.some((l) => l.runtime === baseline)) {
@@ -45,8 +74,19 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
     const { skipped } = thesisRecords(runs);
     if (skipped) process.stderr.write(`nebula: warning: ${skipped} measured invocations of runtimes other than wasm and docker are not in the thesis format\n`);
   }
-  const report = buildReport(runs, { baseline, seed, resamples });
-  const text = EXPORTERS[format]({ report, runs });
+  let text: string;
+  try {
+    const report = await buildReportParallel(runs, {
+      baseline,
+      seed,
+      resamples,
+      onProgress: (done, total) => progress.stage(`report: bootstrapping ${total} intervals (${resamples} resamples each)… ${done}/${total}`),
+    });
+    progress.stage(`report: writing ${format}…`);
+    text = EXPORTERS[format]({ report, runs });
+  } finally {
+    progress.clear();
+  }
   const out = flags.out ?? '-';
   if (out === '-') process.stdout.write(text);
   else {

@@ -5,10 +5,9 @@
  */
 import type { Runtime } from '../protocol/api.js';
 import type { InvocationLine } from '../protocol/results.js';
+import { runJobs, runJobsSync, type BootOptions, type BootstrapJob, type ProgressFn } from './bootstrap-jobs.js';
 import { formatWarning, type LoadedRun } from './load.js';
 import {
-  bootstrapCI,
-  bootstrapMedianOfMediansRatioCI,
   describe,
   mannWhitneyU,
   median,
@@ -28,6 +27,15 @@ export interface ReportOptions {
   resamples?: number;
   /** Confidence level (default 0.95). */
   level?: number;
+}
+
+export interface ParallelReportOptions extends ReportOptions {
+  /** Worker threads for the bootstrap besides this one (default: available cores − 1). */
+  workers?: number;
+  /** Below this many draws in all the bootstrap stays on this thread (default 20 million). */
+  minParallelCost?: number;
+  /** Called as bootstrap intervals complete (`done` of `total`). */
+  onProgress?: ProgressFn;
 }
 
 /** A metric's distribution over all measured invocations, with a CI for its median. */
@@ -125,10 +133,37 @@ function values(lines: readonly InvocationLine[], metric: Metric): number[] {
   return out;
 }
 
-/** Per-input value arrays of `metric` for `lines`, in the order of `inputs`. */
-function cells(lines: readonly InvocationLine[], inputs: readonly string[], metric: Metric): number[][] {
-  const byInput = groupBy(lines, (l) => l.input);
-  return inputs.map((i) => values(byInput.get(i) ?? [], metric));
+/**
+ * Collects the bootstrap intervals a report needs as jobs and hands out their Interval objects, to be
+ * filled in once the jobs have run (here or in workers): the costly part is then a flat list of
+ * independent jobs, and the rest of the comparison is computed once.
+ */
+class BootQueue {
+  readonly jobs: BootstrapJob[] = [];
+  readonly #intervals: Interval[] = [];
+  constructor(readonly options: BootOptions) {}
+
+  #add(job: BootstrapJob): Interval {
+    const interval: Interval = { estimate: NaN, low: NaN, high: NaN, level: this.options.level };
+    this.jobs.push(job);
+    this.#intervals.push(interval);
+    return interval;
+  }
+
+  /** CI of the median of xs (bootstrapCI). */
+  median(xs: number[]): Interval {
+    return this.#add({ kind: 'median', xs, options: this.options });
+  }
+
+  /** Stratified CI of medianOfMedians(a) / medianOfMedians(b). */
+  ratio(a: number[][], b: number[][]): Interval {
+    return this.#add({ kind: 'stratified', a, b, options: this.options });
+  }
+
+  /** Fills the handed-out intervals with the jobs' results (in job order). */
+  fill(results: readonly Interval[]): void {
+    this.#intervals.forEach((interval, i) => Object.assign(interval, results[i]));
+  }
 }
 
 const RUNTIME_ORDER: Runtime[] = ['wasm', 'component', 'native', 'docker'];
@@ -138,94 +173,104 @@ function orderRuntimes(runtimes: Iterable<Runtime>, baseline: Runtime): Runtime[
   return [baseline, ...RUNTIME_ORDER.filter((r) => r !== baseline)].filter((r) => set.has(r));
 }
 
-function compareFunction(fn: string, lines: readonly InvocationLine[], runtimes: Runtime[], o: Required<ReportOptions>): FunctionReport {
+/** One runtime's lines of one function, split once: per metric all values (in line order) and per input. */
+interface RuntimeData {
+  lines: InvocationLine[];
+  byInput: Map<string, InvocationLine[]>;
+  all: Record<Metric, number[]>;
+  /** Per metric, the values of each input in `inputs` order. */
+  cells: Record<Metric, number[][]>;
+}
+
+function runtimeData(lines: InvocationLine[], inputs: readonly string[]): RuntimeData {
+  const byInput = groupBy(lines, (l) => l.input);
+  const all = {} as Record<Metric, number[]>;
+  const cellValues = {} as Record<Metric, number[][]>;
+  for (const m of METRICS) {
+    all[m] = values(lines, m);
+    cellValues[m] = inputs.map((i) => values(byInput.get(i) ?? [], m));
+  }
+  return { lines, byInput, all, cells: cellValues };
+}
+
+function compareFunction(fn: string, lines: readonly InvocationLine[], runtimes: Runtime[], o: Required<ReportOptions>, boot: BootQueue): FunctionReport {
   const byRuntime = groupBy(lines, (l) => l.runtime);
   const inputs = orderInputs(lines.map((l) => l.input));
-  const base = byRuntime.get(o.baseline);
-  const boot = { seed: o.seed, resamples: o.resamples, level: o.level };
   const present = runtimes.filter((r) => byRuntime.has(r));
+  const data = new Map(present.map((r) => [r, runtimeData(byRuntime.get(r) ?? [], inputs)]));
+  const base = data.get(o.baseline);
 
   const runtimeReports: RuntimeReport[] = present.map((runtime) => {
-    const rl = byRuntime.get(runtime) ?? [];
+    const d = data.get(runtime) as RuntimeData;
     const metrics = {} as Record<Metric, MetricFigure>;
     for (const m of METRICS) {
-      const xs = values(rl, m);
-      metrics[m] = { ...describe(xs), median_ci: bootstrapCI(xs, boot), aggregate: medianOfMedians(cells(rl, inputs, m)) };
+      const xs = d.all[m];
+      metrics[m] = { ...describe(xs), median_ci: boot.median(xs), aggregate: medianOfMedians(d.cells[m]) };
     }
     let vs: Record<Metric, Comparison> | null = null;
     if (base && runtime !== o.baseline) {
       vs = {} as Record<Metric, Comparison>;
-      for (const m of METRICS) {
-        vs[m] = {
-          ratio: bootstrapMedianOfMediansRatioCI(cells(rl, inputs, m), cells(base, inputs, m), boot),
-          test: mannWhitneyU(values(rl, m), values(base, m)),
-        };
-      }
+      for (const m of METRICS) vs[m] = { ratio: boot.ratio(d.cells[m], base.cells[m]), test: mannWhitneyU(d.all[m], base.all[m]) };
     }
-    return { runtime, ...countLines(rl), metrics, vs_baseline: vs };
+    return { runtime, ...countLines(d.lines), metrics, vs_baseline: vs };
   });
 
-  const inputReports: InputReport[] = inputs.map((input) => {
-    const baseLines = (base ?? []).filter((l) => l.input === input);
+  const inputReports: InputReport[] = inputs.map((input, ii) => {
     const baseMedian = {} as Record<Metric, number>;
-    for (const m of METRICS) baseMedian[m] = median(values(baseLines, m));
+    for (const m of METRICS) baseMedian[m] = median(base?.cells[m][ii] ?? []);
     return {
       input,
       cells: present.map((runtime) => {
-        const il = (byRuntime.get(runtime) ?? []).filter((l) => l.input === input);
+        const d = data.get(runtime) as RuntimeData;
         const med = {} as Record<Metric, number>;
-        for (const m of METRICS) med[m] = median(values(il, m));
+        for (const m of METRICS) med[m] = median(d.cells[m][ii] ?? []);
         let ratio: Record<Metric, number> | null = null;
         if (base && runtime !== o.baseline) {
           ratio = {} as Record<Metric, number>;
           for (const m of METRICS) ratio[m] = med[m] / baseMedian[m];
         }
-        return { runtime, n: il.filter(isMeasured).length, median: med, ratio };
+        return { runtime, n: (d.byInput.get(input) ?? []).filter(isMeasured).length, median: med, ratio };
       }),
     };
   });
   return { function: fn, runtimes: runtimeReports, inputs: inputReports };
 }
 
-function headlines(lines: readonly InvocationLine[], runtimes: Runtime[], o: Required<ReportOptions>): Headline[] {
+function headlines(lines: readonly InvocationLine[], runtimes: Runtime[], o: Required<ReportOptions>, boot: BootQueue): Headline[] {
   const cellKey = (l: InvocationLine): string => `${l.function}\u0000${l.input}`;
   const keys = [...new Set(lines.map(cellKey))];
   const byRuntime = groupBy(lines, (l) => l.runtime);
-  const base = byRuntime.get(o.baseline);
-  if (!base) return [];
-  const cellsOf = (rl: readonly InvocationLine[], m: Metric): number[][] => {
+  if (!byRuntime.has(o.baseline)) return [];
+  // Per runtime, its lines per (function, input) cell in `keys` order — grouped once for all metrics.
+  const cellLines = new Map<string, InvocationLine[][]>();
+  for (const [runtime, rl] of byRuntime) {
     const by = groupBy(rl, cellKey);
-    return keys.map((k) => values(by.get(k) ?? [], m));
-  };
+    cellLines.set(runtime, keys.map((k) => by.get(k) ?? []));
+  }
+  const cellsOf = (runtime: Runtime, m: Metric): number[][] => (cellLines.get(runtime) ?? []).map((ls) => values(ls, m));
   const out: Headline[] = [];
   for (const m of METRICS) {
-    const baseCells = cellsOf(base, m);
+    const baseCells = cellsOf(o.baseline, m);
     const baseValue = medianOfMedians(baseCells);
     if (!Number.isFinite(baseValue)) continue;
     for (const runtime of runtimes) {
       if (runtime === o.baseline) continue;
-      const rc = cellsOf(byRuntime.get(runtime) ?? [], m);
+      const rc = cellsOf(runtime, m);
       const value = medianOfMedians(rc);
       if (!Number.isFinite(value)) continue;
-      out.push({
-        metric: m,
-        runtime,
-        baseline: o.baseline,
-        value,
-        baseline_value: baseValue,
-        ratio: bootstrapMedianOfMediansRatioCI(rc, baseCells, { seed: o.seed, resamples: o.resamples, level: o.level }),
-      });
+      out.push({ metric: m, runtime, baseline: o.baseline, value, baseline_value: baseValue, ratio: boot.ratio(rc, baseCells) });
     }
   }
   return out;
 }
 
-/** Builds the comparison of one loaded run. */
-export function compareRun(run: LoadedRun, options: ReportOptions = {}): TargetReport {
-  const o: Required<ReportOptions> = { baseline: 'wasm', seed: 1, resamples: 2000, level: 0.95, ...options };
+const DEFAULTS: Required<ReportOptions> = { baseline: 'wasm', seed: 1, resamples: 2000, level: 0.95 };
+
+/** The comparison of one run with its bootstrap intervals queued on `boot` (still NaN on return). */
+function compareInto(run: LoadedRun, o: Required<ReportOptions>, boot: BootQueue): TargetReport {
   const lines = run.invocations;
   const runtimes = orderRuntimes(lines.map((l) => l.runtime), o.baseline);
-  const functions = [...groupBy(lines, (l) => l.function)].map(([fn, fl]) => compareFunction(fn, fl, runtimes, o));
+  const functions = [...groupBy(lines, (l) => l.function)].map(([fn, fl]) => compareFunction(fn, fl, runtimes, o, boot));
   const r = run.run;
   return {
     label: run.label,
@@ -240,13 +285,47 @@ export function compareRun(run: LoadedRun, options: ReportOptions = {}): TargetR
     counts: countLines(lines),
     runtimes,
     functions,
-    headlines: headlines(lines, runtimes, o),
+    headlines: headlines(lines, runtimes, o, boot),
     warnings: run.warnings.map(formatWarning),
   };
 }
 
-/** Builds the report over one or more loaded runs (targets side by side). */
+/** Builds the comparison of one loaded run. */
+export function compareRun(run: LoadedRun, options: ReportOptions = {}): TargetReport {
+  const o: Required<ReportOptions> = { ...DEFAULTS, ...options };
+  const boot = new BootQueue({ seed: o.seed, resamples: o.resamples, level: o.level });
+  const target = compareInto(run, o, boot);
+  boot.fill(runJobsSync(boot.jobs));
+  return target;
+}
+
+function prepare(runs: readonly LoadedRun[], options: ReportOptions): { report: Report; boot: BootQueue } {
+  const o: Required<ReportOptions> = { ...DEFAULTS, ...options };
+  const boot = new BootQueue({ seed: o.seed, resamples: o.resamples, level: o.level });
+  const targets = runs.map((r) => compareInto(r, o, boot));
+  return { report: { baseline: o.baseline, level: o.level, seed: o.seed, resamples: o.resamples, targets }, boot };
+}
+
+/** Builds the report over one or more loaded runs (targets side by side), on this thread. */
 export function buildReport(runs: readonly LoadedRun[], options: ReportOptions = {}): Report {
-  const o: Required<ReportOptions> = { baseline: 'wasm', seed: 1, resamples: 2000, level: 0.95, ...options };
-  return { baseline: o.baseline, level: o.level, seed: o.seed, resamples: o.resamples, targets: runs.map((r) => compareRun(r, o)) };
+  const { report, boot } = prepare(runs, options);
+  boot.fill(runJobsSync(boot.jobs));
+  return report;
+}
+
+/**
+ * buildReport with the bootstrap spread over worker threads (one per spare core) and its progress
+ * reported; the same report, bit for bit (every interval seeds its own PRNG).
+ */
+export async function buildReportParallel(runs: readonly LoadedRun[], options: ParallelReportOptions = {}): Promise<Report> {
+  const { workers, minParallelCost, onProgress, ...reportOptions } = options;
+  const { report, boot } = prepare(runs, reportOptions);
+  boot.fill(
+    await runJobs(boot.jobs, {
+      ...(workers === undefined ? {} : { workers }),
+      ...(minParallelCost === undefined ? {} : { minParallelCost }),
+      ...(onProgress ? { onProgress } : {}),
+    }),
+  );
+  return report;
 }

@@ -3,7 +3,8 @@
  * Empty input gives NaN (never a throw), so a runtime with no successful invocation still renders as
  * "—" instead of breaking a report. Inputs are never mutated.
  */
-import { createRng, type Rng } from './prng.js';
+import { Sfc32 } from './prng.js';
+import { medianInPlace, rankGroups, resampleMedians } from './resample.js';
 
 /** A numeric copy sorted ascending (Float64Array sorts numerically, and fast). */
 export function sorted(xs: readonly number[]): Float64Array {
@@ -174,60 +175,13 @@ export interface BootstrapOptions {
 
 const medianOfSorted = (s: Float64Array): number => quantileSorted(s, 0.5);
 
-function resampleSorted(src: ArrayLike<number>, rng: Rng, into: Float64Array): Float64Array {
+function resampleSorted(src: ArrayLike<number>, rng: Sfc32, into: Float64Array): Float64Array {
   const n = src.length;
-  for (let i = 0; i < n; i++) into[i] = src[Math.floor(rng() * n)] as number;
+  for (let i = 0; i < n; i++) into[i] = src[rng.index(n)] as number;
   return into.sort();
 }
 
-/** Fills `into` with a resample of `src` (with replacement) without sorting it. */
-function resample(src: ArrayLike<number>, rng: Rng, into: Float64Array): Float64Array {
-  const n = src.length;
-  for (let i = 0; i < n; i++) into[i] = src[Math.floor(rng() * n)] as number;
-  return into;
-}
-
-/** Rearranges `a` so that a[k] is its k-th smallest value (Hoare's quickselect, expected O(n)). */
-function select(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1] as number;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((a[i] as number) < pivot) i++;
-      while ((a[j] as number) > pivot) j--;
-      if (i <= j) {
-        const t = a[i] as number;
-        a[i] = a[j] as number;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k] as number;
-}
-
-/**
- * Median of `a` in expected O(n), reordering `a` (the bootstrap's hot path: 2000 sorts of a
- * 3,600-value sample took ~25 s for a thesis-sized run; selection takes a tenth of that).
- * Same value as quantileSorted(sorted(a), 0.5).
- */
-export function medianInPlace(a: Float64Array): number {
-  const n = a.length;
-  if (n === 0) return NaN;
-  const k = n >> 1;
-  const upper = select(a, k);
-  if (n % 2 === 1) return upper;
-  let lower = -Infinity;
-  for (let i = 0; i < k; i++) if ((a[i] as number) > lower) lower = a[i] as number;
-  return (lower + upper) / 2;
-}
+export { medianInPlace };
 
 /**
  * Percentile-bootstrap confidence interval (Efron & Tibshirani 1993, ch. 13) for a statistic of one
@@ -239,11 +193,19 @@ export function bootstrapCI(xs: readonly number[], options: BootstrapOptions = {
   const { resamples = 2000, level = 0.95, seed = 1, statistic } = options;
   const estimate = (statistic ?? medianOfSorted)(sorted(xs));
   if (xs.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
-  const rng = createRng(seed);
-  const buf = new Float64Array(xs.length);
+  const rng = new Sfc32(seed);
   const stats = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
-    stats[b] = statistic ? statistic(resampleSorted(xs, rng, buf)) : medianInPlace(resample(xs, rng, buf));
+  if (statistic) {
+    const buf = new Float64Array(xs.length);
+    for (let b = 0; b < resamples; b++) stats[b] = statistic(resampleSorted(xs, rng, buf));
+  } else {
+    const ranked = rankGroups([xs]);
+    const counts = new Int32Array(ranked.maxSize);
+    const med = new Float64Array(1);
+    for (let b = 0; b < resamples; b++) {
+      resampleMedians(ranked, rng, counts, med);
+      stats[b] = med[0] as number;
+    }
   }
   stats.sort();
   return {
@@ -269,15 +231,24 @@ export function bootstrapRatioCI(
   if (a.length === 0 || b.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
   const stat = statistic ?? medianOfSorted;
   const estimate = stat(sorted(a)) / stat(sorted(b));
-  const rng = createRng(seed);
-  const bufA = new Float64Array(a.length);
-  const bufB = new Float64Array(b.length);
+  const rng = new Sfc32(seed);
   const ratios: number[] = [];
-  for (let i = 0; i < resamples; i++) {
-    const r = statistic
-      ? statistic(resampleSorted(a, rng, bufA)) / statistic(resampleSorted(b, rng, bufB))
-      : medianInPlace(resample(a, rng, bufA)) / medianInPlace(resample(b, rng, bufB));
-    if (Number.isFinite(r)) ratios.push(r);
+  if (statistic) {
+    const bufA = new Float64Array(a.length);
+    const bufB = new Float64Array(b.length);
+    for (let i = 0; i < resamples; i++) {
+      const r = statistic(resampleSorted(a, rng, bufA)) / statistic(resampleSorted(b, rng, bufB));
+      if (Number.isFinite(r)) ratios.push(r);
+    }
+  } else {
+    const ranked = rankGroups([a, b]);
+    const counts = new Int32Array(ranked.maxSize);
+    const med = new Float64Array(2);
+    for (let i = 0; i < resamples; i++) {
+      resampleMedians(ranked, rng, counts, med);
+      const r = (med[0] as number) / (med[1] as number);
+      if (Number.isFinite(r)) ratios.push(r);
+    }
   }
   const s = sorted(ratios);
   return {
@@ -392,15 +363,16 @@ export function bootstrapMedianOfMediansRatioCI(
   const gb = b.filter((g) => g.length > 0);
   if (ga.length === 0 || gb.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
   const estimate = medianOfMedians(ga) / medianOfMedians(gb);
-  const rng = createRng(seed);
-  const bufsA = ga.map((g) => new Float64Array(g.length));
-  const bufsB = gb.map((g) => new Float64Array(g.length));
+  const rng = new Sfc32(seed);
+  const ra = rankGroups(ga);
+  const rb = rankGroups(gb);
+  const counts = new Int32Array(Math.max(ra.maxSize, rb.maxSize));
   const medsA = new Float64Array(ga.length);
   const medsB = new Float64Array(gb.length);
   const ratios: number[] = [];
   for (let i = 0; i < resamples; i++) {
-    for (let k = 0; k < ga.length; k++) medsA[k] = medianInPlace(resample(ga[k] as readonly number[], rng, bufsA[k] as Float64Array));
-    for (let k = 0; k < gb.length; k++) medsB[k] = medianInPlace(resample(gb[k] as readonly number[], rng, bufsB[k] as Float64Array));
+    resampleMedians(ra, rng, counts, medsA);
+    resampleMedians(rb, rng, counts, medsB);
     const r = medianInPlace(medsA) / medianInPlace(medsB);
     if (Number.isFinite(r)) ratios.push(r);
   }
