@@ -6,7 +6,6 @@ import asciichart from 'asciichart';
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { duration, energy } from '../report/format.js';
-import { median } from '../report/stats.js';
 import { CHART_SECONDS, chartSeries, sampleRate, type Cell, type UiState } from './state.js';
 
 const BAR_WIDTH = 30;
@@ -42,24 +41,30 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
+/**
+ * A table row's text, memoised per Cell object: the reducer replaces only the cells a batch touched,
+ * so on a long run each frame computes the medians of those cells alone (once per new version).
+ */
+const rowText = new WeakMap<Cell, string>();
+function cellText(c: Cell): string {
+  let text = rowText.get(c);
+  if (text === undefined) {
+    text = [
+      pad(c.function, 22),
+      pad(c.runtime, 10),
+      pad(String(c.n), 5, true),
+      pad(duration(c.startupUs.median()), 14, true),
+      pad(duration(c.totalUs.median()), 14, true),
+      pad(energy(c.isolatedUwh.median()), 16, true),
+    ].join('');
+    rowText.set(c, text);
+  }
+  return text;
+}
+
 /** One row per function × runtime: n, p50 startup, p50 total, p50 isolated energy, errors. */
 export function StatsTable({ cells }: { cells: Cell[] }): React.JSX.Element {
-  const rows = useMemo(
-    () =>
-      cells.map((c) => ({
-        key: `${c.function}/${c.runtime}`,
-        text: [
-          pad(c.function, 22),
-          pad(c.runtime, 10),
-          pad(String(c.n), 5, true),
-          pad(duration(median(c.startupUs)), 14, true),
-          pad(duration(median(c.totalUs)), 14, true),
-          pad(energy(median(c.isolatedUwh)), 16, true),
-        ].join(''),
-        errors: c.errors,
-      })),
-    [cells],
-  );
+  const rows = useMemo(() => cells.map((c) => ({ key: `${c.function}/${c.runtime}`, text: cellText(c), errors: c.errors })), [cells]);
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>

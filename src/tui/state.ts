@@ -6,6 +6,7 @@
  */
 import type { Health, Runtime } from '../protocol/api.js';
 import type { Baseline, Gap, InvocationLine, Sample } from '../protocol/results.js';
+import { Series } from './series.js';
 
 /** The chart covers the last minute in half-second buckets. */
 export const CHART_SECONDS = 60;
@@ -19,9 +20,10 @@ export interface Cell {
   runtime: Runtime;
   n: number;
   errors: number;
-  startupUs: number[];
-  totalUs: number[];
-  isolatedUwh: number[];
+  /** Append-only series shared with earlier states (see series.ts for why that keeps this pure). */
+  startupUs: Series;
+  totalUs: Series;
+  isolatedUwh: Series;
 }
 
 export interface Bucket {
@@ -150,32 +152,42 @@ export function reduce(state: UiState, action: UiAction): UiState {
   }
 }
 
+/**
+ * Folds a batch of lines into the cells. Each touched cell is replaced once per batch by a new Cell
+ * whose series have the batch's values appended (O(batch), not O(results so far)); untouched cells
+ * keep their identity, so the table recomputes nothing for them.
+ */
 function addLines(cells: Cell[], lines: readonly InvocationLine[]): Cell[] {
+  const pending = new Map<number, { errors: number; startup: number[]; total: number[]; iso: number[] }>();
   const next = [...cells];
-  const touched = new Map<number, Cell>();
   for (const line of lines) {
     if (line.warmup) continue;
     let index = next.findIndex((c) => c.function === line.function && c.runtime === line.runtime);
     if (index < 0) {
-      index = next.push({ function: line.function, runtime: line.runtime, n: 0, errors: 0, startupUs: [], totalUs: [], isolatedUwh: [] }) - 1;
+      index =
+        next.push({ function: line.function, runtime: line.runtime, n: 0, errors: 0, startupUs: Series.empty(), totalUs: Series.empty(), isolatedUwh: Series.empty() }) - 1;
     }
-    // Copy each touched cell once per batch, then append in place to the copy.
-    let cell = touched.get(index);
-    if (!cell) {
-      const old = next[index]!;
-      cell = { ...old, startupUs: [...old.startupUs], totalUs: [...old.totalUs], isolatedUwh: [...old.isolatedUwh] };
-      touched.set(index, cell);
-      next[index] = cell;
-    }
+    let p = pending.get(index);
+    if (!p) pending.set(index, (p = { errors: 0, startup: [], total: [], iso: [] }));
     if (!line.ok || !line.metrics) {
-      cell.errors++;
+      p.errors++;
       continue;
     }
-    cell.n++;
-    cell.startupUs.push(line.metrics.startup_us);
-    cell.totalUs.push(line.metrics.total_us);
+    p.startup.push(line.metrics.startup_us);
+    p.total.push(line.metrics.total_us);
     const iso = line.energy?.isolated_energy_uwh;
-    if (iso !== null && iso !== undefined && Number.isFinite(iso)) cell.isolatedUwh.push(iso);
+    if (iso !== null && iso !== undefined && Number.isFinite(iso)) p.iso.push(iso);
+  }
+  for (const [index, p] of pending) {
+    const old = next[index] as Cell;
+    next[index] = {
+      ...old,
+      n: old.n + p.startup.length,
+      errors: old.errors + p.errors,
+      startupUs: old.startupUs.append(p.startup),
+      totalUs: old.totalUs.append(p.total),
+      isolatedUwh: old.isolatedUwh.append(p.iso),
+    };
   }
   return next;
 }

@@ -23,7 +23,7 @@ test('invocation lines fold into one cell per function × runtime; warm-ups are 
     ],
   });
   assert.deepEqual(
-    s.cells.map((c) => [c.function, c.runtime, c.n, c.errors, c.startupUs, c.totalUs, c.isolatedUwh]),
+    s.cells.map((c) => [c.function, c.runtime, c.n, c.errors, c.startupUs.toArray(), c.totalUs.toArray(), c.isolatedUwh.toArray()]),
     [
       ['factorial', 'wasm', 2, 0, [400, 600], [600, 900], [1, 3]],
       ['factorial', 'docker', 1, 1, [400_000], [450_000], [300]],
@@ -36,7 +36,7 @@ test('the reducer never mutates the state it is given', () => {
   const snapshot = JSON.stringify(before);
   const after = reduce(before, { type: 'batch', actions: [{ type: 'invocations', lines: [line({ startup: 9 })] }, { type: 'samples', samples: [sample(1, 3)] }] });
   assert.equal(JSON.stringify(before), snapshot);
-  assert.deepEqual(after.cells[0]!.startupUs, [500, 9]);
+  assert.deepEqual(after.cells[0]!.startupUs.toArray(), [500, 9]);
 });
 
 test('samples are bucketed into a bounded last-minute series with carry-forward, and the rate is measured', () => {
