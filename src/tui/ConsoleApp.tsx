@@ -2,11 +2,11 @@
  * The live console: holds the UiState in a reducer fed by the driver feed (batched, ≤ 10 renders/s)
  * and maps keys to driver controls: q stops cleanly, p pauses/resumes.
  */
-import { useInput } from 'ink';
-import { useEffect, useReducer } from 'react';
+import { useInput, useStdout } from 'ink';
+import { useEffect, useReducer, useState } from 'react';
 import type { UiAction, UiState } from './state.js';
 import { reduce } from './state.js';
-import { Screen } from './components.js';
+import { Screen, type ScreenSize } from './components.js';
 
 export interface Controls {
   stop(): void;
@@ -28,6 +28,7 @@ export interface ConsoleAppProps {
 export function ConsoleApp({ initial, connect, controls, showChart, interactive }: ConsoleAppProps): React.JSX.Element {
   const [state, dispatch] = useReducer(reduce, initial);
   useEffect(() => connect(dispatch), [connect]);
+  const size = useTerminalSize();
   useInput(
     (input, key) => {
       if (input === 'q' || (key.ctrl && input === 'c')) {
@@ -40,5 +41,20 @@ export function ConsoleApp({ initial, connect, controls, showChart, interactive 
     },
     { isActive: interactive },
   );
-  return <Screen state={state} showChart={showChart} />;
+  return <Screen state={state} showChart={showChart} size={size} />;
+}
+
+/** The terminal's size, updated on resize (80×24 when stdout is not a terminal). */
+function useTerminalSize(): ScreenSize {
+  const { stdout } = useStdout();
+  const read = (): ScreenSize => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = (): void => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return size;
 }

@@ -22,12 +22,12 @@ export function Header({ state }: { state: UiState }): React.JSX.Element {
         <Text bold>nebula console</Text> — suite <Text color="cyan">{state.suite || '…'}</Text>
         {state.runId ? <Text dimColor> ({state.runId})</Text> : null}
       </Text>
-      <Text>
+      <Text wrap="truncate-end">
         target {state.target || '…'}
         {state.targetVersion ? ` (nebula ${state.targetVersion})` : ''}
         {state.clock ? ` · clock offset ${Math.round(state.clock.offsetUs)} µs ± ${state.clock.uncertaintyUs} µs` : ''}
       </Text>
-      <Text>meter {state.meter || 'none'}</Text>
+      <Text wrap="truncate-end">meter {state.meter || 'none'}</Text>
       <Text>
         <Text color="green">{'█'.repeat(filled)}</Text>
         <Text dimColor>{'░'.repeat(BAR_WIDTH - filled)}</Text> {state.done}/{state.total} ({Math.floor(fraction * 100)}%){eta} · {phase}
@@ -36,6 +36,9 @@ export function Header({ state }: { state: UiState }): React.JSX.Element {
     </Box>
   );
 }
+
+/** Column widths of the live table: 76 characters, so it fits an 80-column terminal. */
+const COL = { fn: 21, runtime: 8, n: 5, startup: 11, total: 11, energy: 13, errors: 7 } as const;
 
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
@@ -50,12 +53,12 @@ function cellText(c: Cell): string {
   let text = rowText.get(c);
   if (text === undefined) {
     text = [
-      pad(c.function, 22),
-      pad(c.runtime, 10),
-      pad(String(c.n), 5, true),
-      pad(duration(c.startupUs.median()), 14, true),
-      pad(duration(c.totalUs.median()), 14, true),
-      pad(energy(c.isolatedUwh.median()), 16, true),
+      pad(c.function.length > COL.fn - 1 ? `${c.function.slice(0, COL.fn - 2)}…` : c.function, COL.fn),
+      pad(c.runtime, COL.runtime),
+      pad(String(c.n), COL.n, true),
+      pad(duration(c.startupUs.median()), COL.startup, true),
+      pad(duration(c.totalUs.median()), COL.total, true),
+      pad(energy(c.isolatedUwh.median()), COL.energy, true),
     ].join('');
     rowText.set(c, text);
   }
@@ -68,13 +71,21 @@ export function StatsTable({ cells }: { cells: Cell[] }): React.JSX.Element {
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>
-        {[pad('function', 22), pad('runtime', 10), pad('n', 5, true), pad('p50 startup', 14, true), pad('p50 total', 14, true), pad('p50 isolated', 16, true), pad('errors', 8, true)].join('')}
+        {[
+          pad('function', COL.fn),
+          pad('runtime', COL.runtime),
+          pad('n', COL.n, true),
+          pad('p50 start', COL.startup, true),
+          pad('p50 total', COL.total, true),
+          pad('p50 iso. E', COL.energy, true),
+          pad('errors', COL.errors, true),
+        ].join('')}
       </Text>
       {rows.length === 0 ? <Text dimColor>no invocations yet</Text> : null}
       {rows.map((r) => (
         <Text key={r.key}>
           {r.text}
-          <Text color={r.errors ? 'red' : undefined}>{pad(String(r.errors), 8, true)}</Text>
+          <Text color={r.errors ? 'red' : undefined}>{pad(String(r.errors), COL.errors, true)}</Text>
         </Text>
       ))}
     </Box>
@@ -121,13 +132,33 @@ function fit(series: number[], width: number): number[] {
   return out;
 }
 
+/** Terminal size the screen lays itself out for. */
+export interface ScreenSize {
+  columns: number;
+  rows: number;
+}
+
+/**
+ * Chart rows and columns that fit the terminal below the header and table: a screen taller than the
+ * terminal makes Ink clear and redraw everything each frame (flicker), so the chart gives way first.
+ * Returns null when there is no room for a useful chart.
+ */
+export function chartLayout(size: ScreenSize, cells: number, hasError: boolean): { height: number; width: number } | null {
+  // header 4 · table margin+title+rows · chart margin+title · error margin+line · footer margin+line · 1 spare
+  const used = 4 + 2 + Math.max(1, cells) + 2 + (hasError ? 2 : 0) + 2 + 1;
+  const plotRows = size.rows - used; // asciichart draws height + 1 rows
+  if (plotRows < 3) return null;
+  return { height: Math.min(10, plotRows - 1), width: Math.max(10, Math.min(120, size.columns - 12)) };
+}
+
 /** The whole screen. */
-export function Screen({ state, showChart }: { state: UiState; showChart: boolean }): React.JSX.Element {
+export function Screen({ state, showChart, size = { columns: 80, rows: 40 } }: { state: UiState; showChart: boolean; size?: ScreenSize }): React.JSX.Element {
+  const layout = showChart ? chartLayout(size, state.cells.length, state.lastError !== null) : null;
   return (
     <Box flexDirection="column">
       <Header state={state} />
       <StatsTable cells={state.cells} />
-      {showChart ? <PowerChart state={state} /> : null}
+      {layout ? <PowerChart state={state} height={layout.height} width={layout.width} /> : null}
       {state.lastError ? (
         <Box marginTop={1}>
           <Text color="red" wrap="truncate-end">

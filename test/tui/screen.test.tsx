@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from 'ink-testing-library';
-import { Screen } from '../../src/tui/components.js';
+import { chartLayout, Screen } from '../../src/tui/components.js';
 import { initialState, reduce, type UiState } from '../../src/tui/state.js';
 import { line } from './lines.js';
 
@@ -44,15 +44,15 @@ test('the screen shows suite, target, progress with ETA, one row per function ×
   assert.equal(rows[1], 'target http://127.0.0.1:3090 (nebula 0.1.0) · clock offset 12 µs ± 40 µs');
   assert.equal(rows[2], 'meter simulated meter');
   assert.equal(rows[3], `${'█'.repeat(15)}${'░'.repeat(15)} 10/20 (50%) · ETA 5 s · measure · 1 failed`);
-  assert.ok(frame.includes('function              runtime       n   p50 startup     p50 total    p50 isolated  errors'), frame);
-  assert.ok(frame.includes('factorial             wasm          2        600 µs        800 µs           3 µWh       0'), frame);
-  assert.ok(frame.includes('factorial             docker        1        400 ms        450 ms         380 µWh       1'), frame);
+  assert.ok(frame.includes('function             runtime     n  p50 start  p50 total   p50 iso. E errors'), frame);
+  assert.ok(frame.includes('factorial            wasm        2     600 µs     800 µs        3 µWh      0'), frame);
+  assert.ok(frame.includes('factorial            docker      1     400 ms     450 ms      380 µWh      1'), frame);
   assert.ok(frame.includes('last error: factorial on docker (input 3): POST → 504 timeout'), frame);
   assert.ok(frame.includes('q stop · p pause'), frame);
 });
 
 test('the power chart draws the last minute with the baseline, current watts and sample rate', () => {
-  const { lastFrame, unmount } = render(<Screen state={stateWithRun()} showChart={true} />);
+  const { lastFrame, unmount } = render(<Screen state={stateWithRun()} showChart={true} size={{ columns: 100, rows: 40 }} />);
   const frame = lastFrame() ?? '';
   unmount();
   assert.match(frame, /power \(last 60 s\) 4\.000 W now · 1 samples\/s · baseline 2\.500 W/);
@@ -69,4 +69,20 @@ test('before any data the screen says so instead of showing zeros', () => {
   unmount();
   assert.ok(frame.includes('no invocations yet'), frame);
   assert.ok(frame.includes('power (last 60 s) no samples yet · 0 samples/s'), frame);
+});
+
+test('on an 80×24 terminal every row fits the width and the whole screen fits the height', () => {
+  const { lastFrame, unmount } = render(<Screen state={stateWithRun()} showChart={true} size={{ columns: 80, rows: 24 }} />);
+  const frame = lastFrame() ?? '';
+  unmount();
+  const rows = frame.split('\n').map(stripAnsi);
+  assert.ok(rows.length <= 23, `${rows.length} rows:\n${frame}`);
+  assert.ok(rows.every((row) => row.length <= 80), frame);
+  assert.ok(/[╭╮╰╯─]/.test(frame), 'the chart still shows');
+});
+
+test('the chart gives way when the terminal is too short for it, and grows with a tall one', () => {
+  assert.equal(chartLayout({ columns: 80, rows: 16 }, 12, false), null);
+  assert.deepEqual(chartLayout({ columns: 80, rows: 20 }, 2, false), { height: 6, width: 68 });
+  assert.deepEqual(chartLayout({ columns: 200, rows: 60 }, 12, true), { height: 10, width: 120 });
 });
