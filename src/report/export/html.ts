@@ -14,7 +14,8 @@ import type { ReportContext } from './context.js';
 import { CHARTS_JS } from './html-charts.js';
 import { metricsOf, ratioWithCi } from './markdown.js';
 
-const COLORS: Record<Runtime, string> = { wasm: '#6b4fbb', component: '#e76f51', native: '#2a9d8f', docker: '#1d63ed' };
+// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale print.
+const COLORS: Record<Runtime, string> = { wasm: '#0072b2', component: '#cc79a7', native: '#009e73', docker: '#e69f00' };
 /** Pixel-ish resolution of the power timeline: min/max of each of this many buckets. */
 const TIMELINE_BUCKETS = 1000;
 
