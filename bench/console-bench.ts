@@ -7,8 +7,8 @@
  *   c. modbus meter + the Ink UI                — ConsoleApp rendered into a fake 120×50 stdout
  *   d. sim meter + the Ink UI                   — in-process meter, faster than modbus-serial's server
  *   e. synthetic 1000 samples/s + the Ink UI    — a fixed-rate sample source through the same path
- *   f. (e) with the UI already holding --seed results for the cell (a long run's screen: its table
- *      re-derives the medians of every result on each batch)
+ *   f. (e) with the UI already holding --seed results for the cell (a long run's screen: checks that
+ *      the table's cost does not grow with the results already shown)
  * Every block is a real console run: the Driver (src/console/driver.ts) invoking fibonacci-recursive 1
  * on wasm against an in-process `nebula serve`, the recorder writing the run directory
  * (invocations.jsonl, samples.jsonl) and, with a UI, the driver feed + reducer + Ink screen.
