@@ -125,6 +125,28 @@ describe('docker runtime against the real engine', { concurrency: false }, () =>
   });
 });
 
+describe('a server stopped mid-invocation', () => {
+  test('kills and removes the running container before close() resolves', async (c) => {
+    if (!(await requireDockerOrSkip(c))) return;
+    const t = await startTestServer({ timeoutMs: 60_000 });
+    try {
+      await t.client.putArtifact('dk-stop', 'native', await fixtureBytes('loop', 'native'));
+      const pending = t.client.invoke('dk-stop', '', 'docker').catch((error: unknown) => error);
+      let running = await containersLabelled('dk-stop');
+      for (let i = 0; i < 100 && !running.some((x) => x.State === 'running'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        running = await containersLabelled('dk-stop');
+      }
+      assert.ok(running.some((x) => x.State === 'running'), 'the loop container never ran');
+      await t.server.close();
+      assert.deepEqual(await containersLabelled('dk-stop'), [], 'a container outlived the server');
+      await pending;
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('without a reachable Docker engine', () => {
   let t: TestServer;
   before(async () => {

@@ -60,6 +60,8 @@ export class DockerRuntime implements FunctionRuntime {
   #reason = 'not checked yet';
   readonly #where: string;
   readonly #removals = new Set<Promise<void>>();
+  /** Containers between create and removal-scheduled: killed on close() so none outlives the server. */
+  readonly #running = new Set<Docker.Container>();
 
   constructor(readonly options: DockerOptions) {
     this.docker = options.socketPath ? new Docker({ socketPath: options.socketPath }) : new Docker();
@@ -143,6 +145,7 @@ export class DockerRuntime implements FunctionRuntime {
           PidsLimit: pidsLimit,
         },
       });
+      this.#running.add(container);
       const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       const stdout = new OutputBuffer(maxOutputBytes);
       const stderr = new OutputBuffer(maxOutputBytes);
@@ -198,7 +201,10 @@ export class DockerRuntime implements FunctionRuntime {
       throw new HttpError(500, 'docker-failed', `docker run of ${image} failed: ${message}`);
     } finally {
       clearTimeout(timer);
-      if (container) this.#removeLater(container);
+      if (container) {
+        this.#running.delete(container);
+        this.#removeLater(container);
+      }
     }
   }
 
@@ -262,8 +268,13 @@ export class DockerRuntime implements FunctionRuntime {
     });
   }
 
-  /** Waits for background container removals (so tests and shutdown leave nothing behind). */
+  /**
+   * Kills the containers still running (their invocations then end and schedule removal) and waits
+   * for every removal, so a server stopped mid-invocation leaves no container behind.
+   */
   async close(): Promise<void> {
+    const running = [...this.#running];
+    await Promise.all(running.map((c) => c.remove({ force: true }).catch(() => undefined)));
     await Promise.all([...this.#removals]);
   }
 }
