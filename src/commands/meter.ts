@@ -4,7 +4,10 @@ import { openMeter } from '../meter/meter.js';
 import { ModbusMeter } from '../meter/modbus-meter.js';
 import { Sampler } from '../meter/sampler.js';
 import { startSimulatedPdu } from '../meter/simulated-pdu.js';
-import { renderWatch } from '../meter/watch-view.js';
+import { PowerBins, renderWatch } from '../meter/watch-view.js';
+
+/** One chart column of `meter watch` per this many ms: ~20 s on an 80-column terminal. */
+const WATCH_BIN_MS = 250;
 
 function numberFlag(value: unknown, flag: string, min: number, integer = false): number | undefined {
   if (value === undefined) return undefined;
@@ -49,11 +52,10 @@ export async function meterWatchCommand(spec: string, opts: Record<string, unkno
   const intervalMs = numberFlag(opts.intervalMs, '--interval-ms', 0);
   const meter = await openMeter(spec);
   const sampler = new Sampler(meter, intervalMs === undefined ? {} : { intervalMs });
-  const powers: number[] = [];
+  const bins = new PowerBins(WATCH_BIN_MS);
   let status: string | null = null;
   sampler.on('sample', (s) => {
-    powers.push(s.power_w);
-    if (powers.length > 4096) powers.splice(0, powers.length - 2048);
+    bins.add((s.t_start_us + s.t_end_us) / 2, s.power_w);
     status = null;
   });
   sampler.on('error', (e) => {
@@ -66,7 +68,7 @@ export async function meterWatchCommand(spec: string, opts: Record<string, unkno
   const draw = (): void => {
     const stats = sampler.stats();
     const frame = renderWatch(
-      { description: meter.describe(), powers, watts: stats.last?.power_w ?? null, rateHz: stats.rate_hz, samples: stats.samples, gaps: stats.gaps, status },
+      { description: meter.describe(), powers: bins.values(), binMs: WATCH_BIN_MS, watts: stats.last?.power_w ?? null, rateHz: stats.rate_hz, samples: stats.samples, gaps: stats.gaps, status },
       process.stdout.columns ?? 80,
       process.stdout.rows ?? 24,
     );
