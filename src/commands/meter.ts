@@ -1,5 +1,6 @@
 /** `nebula meter read|watch|simulate` (issue 4). */
 import { ExitCode, UsageError } from '../errors.js';
+import { numberFlag, untilInterrupted } from './flags.js';
 import { openMeter } from '../meter/meter.js';
 import { ModbusMeter } from '../meter/modbus-meter.js';
 import { Sampler } from '../meter/sampler.js';
@@ -9,27 +10,7 @@ import { PowerBins, renderWatch } from '../meter/watch-view.js';
 /** One chart column of `meter watch` per this many ms: ~20 s on an 80-column terminal. */
 const WATCH_BIN_MS = 250;
 
-function numberFlag(value: unknown, flag: string, min: number, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} ${String(value)}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
-  }
-  return n;
-}
 
-/** Resolves on the first SIGINT/SIGTERM and removes its handlers. */
-async function untilInterrupted(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
-}
 
 const UNITS = { power_w: 'W', device_power_w: 'W', voltage_v: 'V', current_a: 'A', pf: '1', energy_wh: 'Wh', frequency_hz: 'Hz', t_start_us: 'µs since epoch', t_end_us: 'µs since epoch' };
 
@@ -49,7 +30,7 @@ export async function meterReadCommand(spec: string): Promise<number | void> {
 
 /** A live sparkline of power with the sample rate, redrawn in place until Ctrl-C. */
 export async function meterWatchCommand(spec: string, opts: Record<string, unknown>): Promise<number | void> {
-  const intervalMs = numberFlag(opts.intervalMs, '--interval-ms', 0);
+  const intervalMs = numberFlag(opts.intervalMs, '--interval-ms', { min: 0 });
   const meter = await openMeter(spec);
   const sampler = new Sampler(meter, intervalMs === undefined ? {} : { intervalMs });
   const bins = new PowerBins(WATCH_BIN_MS);
@@ -92,10 +73,9 @@ export async function meterWatchCommand(spec: string, opts: Record<string, unkno
 /** Serves a Gude-compatible PDU over Modbus TCP until Ctrl-C. */
 export async function meterSimulateCommand(opts: Record<string, unknown>): Promise<number | void> {
   const host = typeof opts.host === 'string' ? opts.host : '127.0.0.1';
-  const port = numberFlag(opts.port ?? '5020', '--port', 0, true)!;
-  if (port > 65535) throw new UsageError(`--port ${port}: expected a TCP port (0–65535)`);
-  const idleW = numberFlag(opts.idleW ?? '2.5', '--idle-w', 0)!;
-  const coreW = numberFlag(opts.coreW ?? '1.5', '--core-w', 0)!;
+  const port = numberFlag(opts.port ?? '5020', '--port', { min: 0, max: 65535, integer: true })!;
+  const idleW = numberFlag(opts.idleW ?? '2.5', '--idle-w', { min: 0 })!;
+  const coreW = numberFlag(opts.coreW ?? '1.5', '--core-w', { min: 0 })!;
   let pdu;
   try {
     pdu = await startSimulatedPdu({ host, port, idleW, coreW });

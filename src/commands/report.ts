@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { numberFlag } from './flags.js';
 import { RUNTIMES, RuntimeSchema, type Runtime } from '../protocol/api.js';
 import { buildReportParallel } from '../report/compare.js';
 import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
@@ -16,12 +17,6 @@ export interface ReportFlags {
   resamples?: string;
 }
 
-function positiveInt(flag: string, value: string | undefined, fallback: number, minimum: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < minimum) throw new UsageError(`--${flag} must be an integer ≥ ${minimum}, got "${value}"`);
-  return n;
-}
 
 /**
  * Progress on stderr for a report that takes a while: one status line, rewritten in place, shown only
@@ -56,8 +51,8 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   const parsed = RuntimeSchema.safeParse(flags.baseline ?? 'wasm');
   if (!parsed.success) throw new UsageError(`--baseline must be one of ${RUNTIMES.join(', ')}, got "${flags.baseline}"`);
   const baseline: Runtime = parsed.data;
-  const seed = positiveInt('seed', flags.seed, 1, 0);
-  const resamples = positiveInt('resamples', flags.resamples, 2000, 100);
+  const seed = numberFlag(flags.seed, '--seed', { min: 0, integer: true }) ?? 1;
+  const resamples = numberFlag(flags.resamples, '--resamples', { min: 100, integer: true }) ?? 2000;
   if (dirs.length === 0) throw new UsageError('no run directory given', { hint: 'nebula report results/<suite>-<stamp>' });
 
   const progress = progressLine();

@@ -113,4 +113,10 @@ describe('nebula serve', () => {
     assert.match(ran.stderr, /refusing to bind 0\.0\.0\.0 without a token/);
     assert.match(ran.stderr, /hint: Pass --token/);
   });
+
+  test('a bad numeric flag is exit 2 naming the flag and its range, before anything starts', async () => {
+    const ran = await nebula(['serve', '--port', '99999', '--store', join(tmpdir(), 'never-created')]);
+    assert.equal(ran.code, 2);
+    assert.equal(ran.stderr, 'nebula: --port must be a whole number from 0 to 65535, got "99999"\n');
+  });
 });
