@@ -89,7 +89,9 @@ export async function runJobs(jobs: readonly BootstrapJob[], options: RunJobsOpt
     onProgress?.(++done, jobs.length);
   };
 
-  const pool = shares.slice(1).map(
+  // A share can be empty (zero-cost jobs, e.g. the energy of a run without a meter, all go to one
+  // share): a worker given nothing would never answer and the report would wait for it forever.
+  const pool = shares.slice(1).filter((share) => share.jobs.length > 0).map(
     (share) =>
       new Promise<void>((resolve) => {
         const worker = newWorker();
@@ -103,7 +105,10 @@ export async function runJobs(jobs: readonly BootstrapJob[], options: RunJobsOpt
           finish(index, interval);
           if (--left === 0) stop();
         });
-        worker.once('error', stop); // its unfinished jobs are computed below
+        // Its unfinished jobs are computed below; a worker that exits without an 'error' (killed,
+        // out of memory) must not leave this waiting either.
+        worker.once('error', stop);
+        worker.once('exit', stop);
         worker.postMessage(share.jobs.map((index) => ({ index, job: jobs[index] })));
       }),
   );

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { runJobs, runJobsSync, type BootstrapJob } from '../../src/report/bootstrap-jobs.js';
 import { buildReport, buildReportParallel } from '../../src/report/compare.js';
 import { serialize as json } from '../../src/report/export/json.js';
 import { loadRuns } from '../../src/report/load.js';
@@ -44,4 +45,12 @@ test('resampled medians from ranks equal copying the draws and taking their medi
     });
     assert.ok(counts.every((c) => c === 0), 'counts are zero again');
   }
+});
+
+test('runJobs finishes when some worker threads would get no job (zero-cost jobs of empty samples)', { timeout: 60_000 }, async () => {
+  const options = { seed: 1, resamples: 50, level: 0.95 };
+  // One costly job and four of cost 0: with 4 workers the greedy split leaves three shares empty.
+  const jobs: BootstrapJob[] = [{ kind: 'median', xs: [1, 2, 3, 4, 5], options }, ...Array.from({ length: 4 }, () => ({ kind: 'median' as const, xs: [], options }))];
+  const results = await runJobs(jobs, { workers: 4, minParallelCost: 0 });
+  assert.deepEqual(results, runJobsSync(jobs));
 });
