@@ -4,15 +4,16 @@
  * emits events — the run directory, the --ci printer and the Ink UI subscribe; none of them drives.
  *
  * Energy needs samples after a window's end (interpolation at the edge), so an invocation's line is
- * held until the sampler has read past its end (or a gap covers it, or the run ends) and only then
- * attributed and emitted. Lines therefore come out in seq order, slightly after the invocation.
+ * held until the sampler has read past its end (or a gap covers it) and only then attributed and
+ * emitted; at the end the driver waits (bounded) for that before stopping the sampler. Lines
+ * therefore come out in seq order, slightly after the invocation.
  */
 import { EventEmitter } from 'node:events';
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
 import type { Baseline, Energy, Gap, InvocationLine, Sample } from '../protocol/results.js';
-import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
+import { estimateOffset, toBenchUs, type OffsetEstimate } from './clock-offset.js';
 import { planInvocations, type PlannedInvocation } from './plan.js';
 import type { Suite } from './suite.js';
 
@@ -52,6 +53,11 @@ export interface DriverOptions {
   clockRounds?: number;
   /** Wait before retrying a request the target did not answer (grows linearly per attempt). */
   retryDelayMs?: number;
+  /**
+   * At the end, how long to wait for the meter to read past the last held windows before stopping it
+   * (default: 2 s — the sampler's read timeout — plus one sampling interval).
+   */
+  drainMs?: number;
 }
 
 export type Phase = 'clock' | 'baseline-before' | 'warmup' | 'measure' | 'baseline-after' | 'finishing';
@@ -134,6 +140,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #paused = false;
   #resume: (() => void) | null = null;
   #wake: (() => void) | null = null;
+  #drained: (() => void) | null = null;
   #done = 0;
   #failed = 0;
   #emitted = 0;
@@ -141,7 +148,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
 
   constructor(options: DriverOptions) {
     super();
-    this.#o = { clockRefreshMs: 30_000, clockRounds: 8, retryDelayMs: 250, ...options };
+    this.#o = { clockRefreshMs: 30_000, clockRounds: 8, retryDelayMs: 250, drainMs: 2000 + (options.suite.meter_interval_ms ?? 0), ...options };
     this.suite = options.suite;
     this.plan = planInvocations(options.suite);
     // An 'error' event with no listener would throw; run errors are reported through `done` too.
@@ -231,7 +238,12 @@ export class Driver extends EventEmitter<DriverEventMap> {
       this.emit('error', { message: error, fatal: true });
     }
     this.emit('phase', { phase: 'finishing' });
-    if (meter) await meter.source.stop();
+    if (meter) {
+      // Without this the last lines would be attributed from samples that end before their windows do
+      // (power held constant past the last read): give the meter time for one read past them.
+      await this.#drainPending(this.#o.drainMs);
+      await meter.source.stop();
+    }
     this.#attributeReady(true);
     if (status === 'completed' && this.#failed > 0) exitCode = ExitCode.Failures;
     const done: DoneEvent = {
@@ -338,8 +350,8 @@ export class Driver extends EventEmitter<DriverEventMap> {
       return;
     }
     const m = line.metrics;
-    const offset = line.clock?.offset_us ?? 0;
-    const window = m ? { start_us: m.started_us - offset, end_us: m.ended_us - offset } : null;
+    const clock = line.clock ?? { offset_us: 0, uncertainty_us: 0 };
+    const window = m ? { start_us: toBenchUs(m.started_us, clock), end_us: toBenchUs(m.ended_us, clock) } : null;
     this.#pending.push({ line, window });
     this.#attributeReady(false);
   }
@@ -373,7 +385,22 @@ export class Driver extends EventEmitter<DriverEventMap> {
       }
       this.#emitLine(next.line);
     }
+    if (!this.#pending.length) this.#drained?.();
     this.#prune();
+  }
+
+  /** Waits until every held line is attributed (the meter read past it), at most `limitMs`. */
+  async #drainPending(limitMs: number): Promise<void> {
+    if (!this.#pending.length) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, limitMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#drained = done;
+    });
+    this.#drained = null;
   }
 
   /** Drops samples no held window can need (keeps memory flat at ≥ 500 samples/s). */

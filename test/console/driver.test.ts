@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { after, before, test } from 'node:test';
+import { nowUs } from '../../src/clock.js';
+import { toBenchUs } from '../../src/console/clock-offset.js';
+import { Driver, type SampleSource } from '../../src/console/driver.js';
+import { meterAttribution } from '../../src/console/energy.js';
+import { parseSuite } from '../../src/console/suite.js';
+import type { Gap, InvocationLine, Sample } from '../../src/protocol/results.js';
+import type { TestServer } from '../helpers/server.js';
+import { serverWith } from './helpers.js';
+
+let server: TestServer;
+
+before(async () => {
+  server = await serverWith(['factorial']);
+});
+
+after(async () => {
+  await server.close();
+});
+
+/** The bench clock of these tests runs 10 s behind the server's, so offset = server − bench ≈ +10 s. */
+const SKEW_US = 10_000_000;
+const benchNowUs = (): number => nowUs() - SKEW_US;
+
+/**
+ * A meter on the bench clock reading a constant 5 W every `everyMs`. A real sampler reads the real
+ * realtime clock, which cannot be skewed against a loopback server; this source can.
+ */
+class SkewedSource extends EventEmitter<{ sample: [Sample]; gap: [Gap] }> implements SampleSource {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(readonly everyMs: number) {
+    super();
+  }
+  start(): void {
+    this.#timer = setInterval(() => {
+      const t = benchNowUs();
+      this.emit('sample', { t_start_us: t - 500, t_end_us: t, power_w: 5 });
+    }, this.everyMs);
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+test('the driver maps server stamps onto the bench clock (bench = server − offset) and attributes a line only after a sample past its end, the last one too', async () => {
+  const suite = parseSuite('name: skew\nruntimes: [wasm]\nrepetitions: 3\nmeter_interval_ms: 300\nfunctions:\n  - { name: factorial, inputs: [3] }\n', null);
+  const source = new SkewedSource(300);
+  const driver = new Driver({
+    suite,
+    client: server.client,
+    runId: 'skew-test',
+    health: await server.client.health(),
+    nowUs: benchNowUs,
+    meter: { spec: 'test', description: null, source, attribution: meterAttribution },
+  });
+  let latestSampleStartUs = -Infinity;
+  const seen: { line: InvocationLine; latestSampleStartUs: number }[] = [];
+  driver.on('sample', (s) => (latestSampleStartUs = Math.max(latestSampleStartUs, s.t_start_us)));
+  driver.on('invocation', (line) => seen.push({ line, latestSampleStartUs }));
+  const done = await driver.run();
+  assert.equal(done.status, 'completed');
+  assert.equal(done.exitCode, 0);
+  assert.deepEqual(seen.map((s) => s.line.seq), [0, 1, 2]);
+  for (const { line, latestSampleStartUs: latest } of seen) {
+    const clock = line.clock!;
+    // Loopback: the estimate finds the skew to within its uncertainty.
+    assert.ok(Math.abs(clock.offset_us - SKEW_US) <= clock.uncertainty_us + 1000, `offset ${clock.offset_us} ± ${clock.uncertainty_us}`);
+    const endBench = toBenchUs(line.metrics!.ended_us, clock);
+    assert.ok(latest > endBench, `seq ${line.seq} emitted before a sample started after its end (${latest} ≤ ${endBench})`);
+    // The window on the bench clock lies among the samples: a wrong sign would put it 20 s away.
+    assert.ok(line.energy!.energy_uwh! > 0, JSON.stringify(line.energy));
+    assert.ok(Math.abs(line.energy!.avg_power_w! - 5) < 1e-9, JSON.stringify(line.energy));
+  }
+});
