@@ -10,7 +10,7 @@ import modbusSerial from 'modbus-serial';
 const ModbusRTU = modbusSerial.default;
 type ModbusRTU = InstanceType<typeof ModbusRTU>;
 import { nowUs } from '../clock.js';
-import { describeError, MeterError } from '../errors.js';
+import { describeError, MeterError, UsageError } from '../errors.js';
 import type { Sample } from '../protocol/results.js';
 import type { Meter } from './meter.js';
 import { decodeBlock, loadRegisterMap, type DecodedValues, type RegisterMap } from './register-map.js';
@@ -121,6 +121,13 @@ export class ModbusMeter implements Meter {
   /** Loads the map, connects and reads once, so a bad host/port/unit/map fails here with a hint. */
   static async open(spec: string, parsed: ModbusSpec, options: { probe?: boolean } = {}): Promise<ModbusMeter> {
     const map = await loadRegisterMap(parsed.map);
+    if (parsed.voltage === 'measured' && !map.fields.voltage_v && !map.fields.power_w) {
+      // Otherwise every read would fail as an "implausible reading" of NaN W.
+      throw new UsageError(`register map "${map.name}" has no voltage_v register for V × I × PF and no power_w to fall back on`, {
+        code: 'meter-spec',
+        hint: 'give the voltage as a constant (modbus://HOST?voltage=230) or add voltage_v or power_w to the map',
+      });
+    }
     const meter = new ModbusMeter(spec, parsed, map);
     if (options.probe !== false) {
       try {
@@ -155,6 +162,11 @@ export class ModbusMeter implements Meter {
       } catch (error) {
         client.destroy(() => undefined);
         throw explainModbusError(error, this.parsed, this.map, 'connect');
+      }
+      if (this.#closed) {
+        // close() ran while this connect was pending: the socket must not outlive the meter.
+        client.destroy(() => undefined);
+        throw new MeterError('meter is closed', { code: 'meter-closed' });
       }
       this.#client = client;
       return client;

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ExitCode, MeterError } from '../../src/errors.js';
+import { ExitCode, MeterError, UsageError } from '../../src/errors.js';
 import { openMeter } from '../../src/meter/meter.js';
 import { ModbusMeter } from '../../src/meter/modbus-meter.js';
+import { parseMeterSpec, type ModbusSpec } from '../../src/meter/spec.js';
 import { startSimulatedPdu } from '../../src/meter/simulated-pdu.js';
 import { freePort, rawRegisterServer, silentServer, words32 } from './helpers.js';
 
@@ -151,4 +153,42 @@ test('rapl is "not available" with a hint where the powercap files are missing; 
   const none = await openMeter('none');
   assert.equal(none.kind, 'none');
   await assert.rejects(none.read(), (e: unknown) => e instanceof MeterError && e.code === 'meter-none');
+});
+
+test('a map without voltage_v or power_w under voltage=measured is a usage error before any connection', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nebula-map-'));
+  try {
+    const file = path.join(dir, 'no-volts.json');
+    await writeFile(file, JSON.stringify({ name: 'no-volts', function: 4, start: 0, length: 4, fields: { current_a: { address: 0, scale: 0.001 }, pf: { address: 2, scale: 0.001 } } }));
+    // Port 1 has nothing listening: reaching the connect would be "connection refused", not this.
+    await assert.rejects(openMeter(`modbus://127.0.0.1:1?map=${encodeURIComponent(file)}`), (e: unknown) => {
+      assert.ok(e instanceof UsageError, String(e));
+      assert.equal(e.exitCode, ExitCode.Usage);
+      assert.match(e.message, /register map "no-volts" has no voltage_v register .* and no power_w/);
+      assert.match(e.hint ?? '', /voltage=230/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('close() during a pending connect rejects the read and leaves no socket open', { timeout: 20_000 }, async () => {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const spec = `modbus://127.0.0.1:${port}`;
+    const meter = await ModbusMeter.open(spec, parseMeterSpec(spec) as ModbusSpec, { probe: false });
+    const reading = meter.read();
+    await meter.close();
+    await assert.rejects(reading, (e: unknown) => e instanceof MeterError && e.code === 'meter-closed');
+    // The server saw the connection; the meter's side must be gone (else this waits until the timeout).
+    while (sockets.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(sockets.map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r)))));
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });
