@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { TargetClient } from '../client/target.js';
-import { ExitCode, TargetError, describeError } from '../errors.js';
+import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
 import type { Baseline, Energy, Gap, InvocationLine, Sample } from '../protocol/results.js';
 import { estimateOffset, toBenchUs, type OffsetEstimate } from './clock-offset.js';
@@ -233,8 +233,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
       }
     } catch (e) {
       status = 'failed';
-      error = describeError(e);
-      exitCode = e instanceof TargetError ? e.exitCode : ExitCode.Unreachable;
+      // Only a NebulaError knows its exit code; anything else (a full disk, a bug) is not "unreachable".
+      error = e instanceof NebulaError ? describeError(e) : `unexpected error (this is a bug or a local I/O failure): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+      exitCode = e instanceof NebulaError ? e.exitCode : ExitCode.Bug;
       this.emit('error', { message: error, fatal: true });
     }
     this.emit('phase', { phase: 'finishing' });
@@ -278,12 +279,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
     const { client, nowUs, suite } = this.#o;
     for (let attempt = 0; ; attempt++) {
       const sent = nowUs();
+      let result: Awaited<ReturnType<TargetClient['invoke']>>;
       try {
-        const result = await client.invoke(planned.function, planned.input, planned.runtime);
-        const replied = nowUs();
-        if (!result.ok) this.#failedIfMeasured(planned);
-        this.#hold(this.#lineFor(seq, planned, sent, replied, { ...result, metrics: result.metrics }));
-        return;
+        result = await client.invoke(planned.function, planned.input, planned.runtime);
       } catch (e) {
         const replied = nowUs();
         const message = describeError(e);
@@ -314,7 +312,13 @@ export class Driver extends EventEmitter<DriverEventMap> {
           );
         }
         await this.#sleep(this.#o.retryDelayMs * (attempt + 1));
+        continue;
       }
+      // Outside the try: a failure to record the line (a full disk) is not the target failing.
+      const replied = nowUs();
+      if (!result.ok) this.#failedIfMeasured(planned);
+      this.#hold(this.#lineFor(seq, planned, sent, replied, result));
+      return;
     }
   }
 

@@ -94,6 +94,8 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
       outcome = recorder.finish(done);
     } finally {
       process.off('SIGINT', onSigint);
+      // finish() closes it; this covers a throw inside it (buffered samples still reach disk). Idempotent.
+      runDir.close();
       await tui?.close();
     }
     options.stdout.write(renderOutcome(outcome, runDir.dir));
