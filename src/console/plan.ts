@@ -1,7 +1,8 @@
 /**
- * The order of invocations: warm-ups first (per function × runtime, discarded), then every
- * (function, input, repetition) × runtime — interleaved (wasm then docker for each input and
- * repetition, as the thesis ran) or blocked (one runtime's whole sweep of a function, then the next).
+ * The order of invocations, function by function: every (input, repetition) × runtime — interleaved
+ * (wasm then docker for each input and repetition, as the thesis ran) or blocked (one runtime's whole
+ * sweep of a function, then the next). Warm-ups (per function × runtime, discarded) come right before
+ * what they warm: the function's interleaved sweep, or each runtime's blocked sweep.
  */
 import type { Runtime } from '../protocol/api.js';
 import type { Suite } from './suite.js';
@@ -20,10 +21,13 @@ export function planInvocations(suite: Pick<Suite, 'functions' | 'repetitions' |
   const plan: PlannedInvocation[] = [];
   for (const fn of suite.functions) {
     const firstInput = fn.inputs[0] ?? '';
-    for (let w = 0; w < suite.warmup; w++) {
-      for (const runtime of fn.runtimes) plan.push({ function: fn.name, input: firstInput, runtime, rep: w, warmup: true });
-    }
+    const warmUp = (runtimes: readonly Runtime[]): void => {
+      for (let w = 0; w < suite.warmup; w++) {
+        for (const runtime of runtimes) plan.push({ function: fn.name, input: firstInput, runtime, rep: w, warmup: true });
+      }
+    };
     if (suite.order === 'interleaved') {
+      warmUp(fn.runtimes);
       for (const input of fn.inputs) {
         for (let rep = 0; rep < suite.repetitions; rep++) {
           for (const runtime of fn.runtimes) plan.push({ function: fn.name, input, runtime, rep, warmup: false });
@@ -31,6 +35,9 @@ export function planInvocations(suite: Pick<Suite, 'functions' | 'repetitions' |
       }
     } else {
       for (const runtime of fn.runtimes) {
+        // Right before this runtime's sweep: warming it before another runtime's sweep would let that
+        // sweep cool it down again (page cache, CPU frequency, the engine's own caches).
+        warmUp([runtime]);
         for (const input of fn.inputs) {
           for (let rep = 0; rep < suite.repetitions; rep++) plan.push({ function: fn.name, input, runtime, rep, warmup: false });
         }
