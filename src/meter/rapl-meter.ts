@@ -5,11 +5,15 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { nowUs } from '../clock.js';
 import { describeError, MeterError } from '../errors.js';
 import type { Sample } from '../protocol/results.js';
 import type { Meter } from './meter.js';
 import type { RaplSpec } from './spec.js';
+
+/** RAPL's update period is about 1 ms (Intel SDM: 0.976 ms): a read comes at least this long after the previous one. */
+const MIN_PERIOD_US = 1000;
 
 interface Zone { dir: string; name: string; maxUj: number; lastUj: number }
 
@@ -70,6 +74,10 @@ export class RaplMeter implements Meter {
 
   /** Average power since the previous read: Σ ΔE_zone / Δt. */
   async read(): Promise<Sample> {
+    // The counters advance about once a millisecond: read back to back (a sysfs read takes ~20 µs),
+    // most deltas would be 0 W and the next one a spike, at tens of thousands of samples per second.
+    const early = this.#lastUs + MIN_PERIOD_US - nowUs();
+    if (early > 0) await sleep(Math.ceil(early / 1000));
     const t_start_us = this.#lastUs;
     let energyUj = 0;
     const readings = await Promise.all(this.zones.map(async (zone) => readNumber(path.join(zone.dir, 'energy_uj'))));

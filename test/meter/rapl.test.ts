@@ -34,6 +34,10 @@ test('rapl sums package counters across a wrap and divides by the time between r
     const s = await meter.read();
     assert.ok(s.t_end_us > s.t_start_us);
     assert.ok(Math.abs(s.power_w * (s.t_end_us - s.t_start_us) - 2_500_000) < 1e-6, `E = ${s.power_w * (s.t_end_us - s.t_start_us)} µJ`);
+    // Read again at once: it waits for the counters' ~1 ms update period instead of reporting 0 W.
+    const again = await meter.read();
+    assert.equal(again.t_start_us, s.t_end_us);
+    assert.ok(again.t_end_us - again.t_start_us >= 1000, `${again.t_end_us - again.t_start_us} µs since the previous read`);
     await meter.close();
   } finally {
     await rm(root, { recursive: true, force: true });
