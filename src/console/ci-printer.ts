@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { duration } from '../report/format.js';
 import type { Driver } from './driver.js';
 import type { RunOutcome } from './recorder.js';
+import { formatThresholdValue } from './thresholds.js';
 
 /** Subscribes progress output to a driver. */
 export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000): void {
@@ -45,15 +46,10 @@ export function renderOutcome(outcome: RunOutcome, dir: string): string {
   if (outcome.thresholds.length) {
     out.push('Thresholds:');
     for (const t of outcome.thresholds) {
-      const value = t.value === null ? (t.note ?? 'no value') : formatNumber(t.value);
-      out.push(`  ${t.passed ? 'ok    ' : 'FAILED'} ${t.label} (got ${value})`);
+      out.push(`  ${t.passed ? 'ok    ' : 'FAILED'} ${t.label} (got ${formatThresholdValue(t)})`);
     }
     out.push('');
   }
   out.push(`Run ${outcome.done.status}: ${outcome.done.invocations} invocations, ${outcome.done.failed} failed. Results in ${dir}`);
   return `${out.join('\n')}\n`;
-}
-
-function formatNumber(x: number): string {
-  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
 }

@@ -7,7 +7,7 @@ import { renderSummaryMarkdown, summarize, type Summary } from '../report/summar
 import { VERSION } from '../version.js';
 import type { Driver, DoneEvent } from './driver.js';
 import type { RunDirectory } from './run-directory.js';
-import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
+import { evaluateThresholds, formatThresholdValue, type ThresholdResult } from './thresholds.js';
 
 export interface RunOutcome {
   done: DoneEvent;
@@ -70,7 +70,7 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     let markdown = renderSummaryMarkdown(summary);
     if (thresholds.length) {
       markdown += `\n## Thresholds\n\n${thresholds
-        .map((t) => `- ${t.passed ? '✓' : '✗'} ${t.label}: ${t.value === null ? (t.note ?? 'no value') : round(t.value)}`)
+        .map((t) => `- ${t.passed ? '✓' : '✗'} ${t.label}: ${formatThresholdValue(t)}`)
         .join('\n')}\n`;
     }
     if (done.status !== 'completed') markdown += `\nRun ${done.status}${done.error ? `: ${done.error}` : ''}.\n`;
@@ -87,8 +87,4 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     return { done, summary, thresholds, markdown, exitCode };
   };
   return { lines, finish };
-}
-
-function round(x: number): string {
-  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
 }

@@ -73,3 +73,9 @@ export function evaluateThresholds(thresholds: readonly Threshold[], lines: read
     return { threshold: t, label, value, passed, note: null };
   });
 }
+
+/** A result's value as printed in summary.md and by the console ("0.00", "4312"), or why there is none. */
+export function formatThresholdValue(t: ThresholdResult): string {
+  if (t.value === null) return t.note ?? 'no value';
+  return Math.abs(t.value) >= 100 ? t.value.toFixed(0) : t.value.toPrecision(3);
+}
