@@ -173,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await pool.close();
+        await native.close();
         await docker?.close();
         server.closeAllConnections();
         await closed;

@@ -258,6 +258,34 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
   });
 });
 
+describe('native process groups', () => {
+  test('native: a child the function forked is killed when the function exits, so the call answers', async () => {
+    const t = await startTestServer({ docker: false, timeoutMs: 60_000 });
+    try {
+      await t.client.putArtifact('forker', 'native', await fixtureBytes('forker', 'native'));
+      const r = await t.client.invoke('forker', 'x', 'native');
+      assert.equal(r.ok, true);
+      assert.equal(r.output, 'parent done');
+      assertOrdered(r);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('native: the timeout kills the whole process group (504, not a hang), and the next call works', async () => {
+    const t = await startTestServer({ docker: false, timeoutMs: 500 });
+    try {
+      await t.client.putArtifact('forker', 'native', await fixtureBytes('forker', 'native'));
+      const r = await rawRequest(t.url, 'POST', '/functions/forker/invoke?runtime=native', 'hang');
+      assert.equal(r.status, 504);
+      assert.equal(errorCode(r), 'timeout');
+      assert.equal((await t.client.invoke('forker', 'x', 'native')).output, 'parent done');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('limits, auth and the store', () => {
   test('a full queue answers 503 busy while the only worker runs a runaway function', async () => {
     const t = await startTestServer({ docker: false, workers: 1, queueLimit: 0, timeoutMs: 3000 });
