@@ -17,6 +17,10 @@ const UNITS = { power_w: 'W', device_power_w: 'W', voltage_v: 'V', current_a: 'A
 /** Prints one decoded sample as JSON. */
 export async function meterReadCommand(spec: string): Promise<number | void> {
   const meter = await openMeter(spec);
+  // "none" is a valid spec for suites (no energy), but there is nothing to read: bad usage, not an outage.
+  if (meter.kind === 'none') {
+    throw new UsageError(`meter spec "${spec}" reads nothing`, { hint: 'give a meter to read: modbus://HOST[:PORT], sim or rapl' });
+  }
   try {
     const sample = await meter.read();
     const frequency = meter instanceof ModbusMeter ? meter.lastValues?.frequency_hz : undefined;

@@ -56,6 +56,12 @@ test('`nebula meter read` with a bad spec exits 2 naming the spec', async () => 
   assert.match(stderr, /bad meter spec "modbus:\/\/pdu\?unit=x": unit=x is not an integer/);
 });
 
+test('`nebula meter read none` exits 2: nothing to read is bad usage, not an outage', async () => {
+  const { code, stderr } = await nebula(['meter', 'read', 'none']);
+  assert.equal(code, 2);
+  assert.match(stderr, /^nebula: meter spec "none" reads nothing\n {2}hint: give a meter to read/);
+});
+
 test('`nebula meter simulate` serves until SIGINT and exits 0', async () => {
   const port = await freePort();
   let power = 0;
