@@ -104,8 +104,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       }
       const input = await readBody(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
       const raw = await ctx.runtimes[runtime].invoke(fn, input);
-      const result = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
-      ctx.metrics.recordResult(name, runtime, result.ok, result.metrics);
+      const { result, adjustment } = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
+      ctx.metrics.recordResult(name, runtime, result.ok, result.metrics, adjustment);
       return result;
     } catch (error) {
       // Only deployed functions get series: unknown names must not grow /metrics without bound.
@@ -160,8 +160,9 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     try {
       const fn = ctx.store.require(name);
       const raw = await ctx.runtimes[moduleType].invoke(fn, Buffer.from(input));
-      result = toInvocationResult(name, moduleType, input, receivedUs, raw);
-      ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics);
+      let adjustment;
+      ({ result, adjustment } = toInvocationResult(name, moduleType, input, receivedUs, raw));
+      ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics, adjustment);
     } catch (error) {
       if (ctx.store.get(name)) ctx.metrics.recordError(name, moduleType, error instanceof HttpError ? error.code : 'internal');
       throw error;

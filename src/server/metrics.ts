@@ -3,6 +3,7 @@
  * (exposition format 0.0.4) for GET /metrics.
  */
 import type { Metrics } from '../protocol/api.js';
+import type { StampAdjustment } from './result.js';
 
 /** Histogram upper bounds in seconds: 100 µs (a warm wasm start) … 10 s (a slow container). */
 export const BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -23,6 +24,8 @@ interface Series {
   runtime: string;
   invocations: number;
   errors: Map<string, number>;
+  /** Stamps corrected by kind (clamped / rejected): 0 in the normal case, so any count is a finding. */
+  adjustments: Map<string, number>;
   startup: Histogram;
   exec: Histogram;
   total: Histogram;
@@ -35,17 +38,18 @@ export class MetricsRegistry {
     const key = `${fn}\u0000${runtime}`;
     let s = this.#series.get(key);
     if (!s) {
-      s = { fn, runtime, invocations: 0, errors: new Map(), startup: new Histogram(), exec: new Histogram(), total: new Histogram() };
+      s = { fn, runtime, invocations: 0, errors: new Map(), adjustments: new Map(), startup: new Histogram(), exec: new Histogram(), total: new Histogram() };
       this.#series.set(key, s);
     }
     return s;
   }
 
   /** Counts one finished invocation; `ok: false` also counts as an error with reason "failed". */
-  recordResult(fn: string, runtime: string, ok: boolean, m: Metrics): void {
+  recordResult(fn: string, runtime: string, ok: boolean, m: Metrics, adjustment?: StampAdjustment): void {
     const s = this.#get(fn, runtime);
     s.invocations++;
     if (!ok) s.errors.set('failed', (s.errors.get('failed') ?? 0) + 1);
+    if (adjustment) s.adjustments.set(adjustment, (s.adjustments.get(adjustment) ?? 0) + 1);
     s.startup.observe(m.startup_us / 1e6);
     s.exec.observe(m.exec_us / 1e6);
     s.total.observe(m.total_us / 1e6);
@@ -69,6 +73,13 @@ export class MetricsRegistry {
     lines.push('# TYPE nebula_invocation_errors_total counter');
     for (const s of series) {
       for (const [reason, n] of [...s.errors].sort()) lines.push(`nebula_invocation_errors_total{${labels(s)},reason="${reason}"} ${n}`);
+    }
+    lines.push(
+      '# HELP nebula_timestamp_adjustments_total Invocations whose stamps had to be corrected: clamped into received <= ready <= started <= ended, or the function\'s own start stamp rejected as implausible. 0 normally.',
+    );
+    lines.push('# TYPE nebula_timestamp_adjustments_total counter');
+    for (const s of series) {
+      for (const [kind, n] of [...s.adjustments].sort()) lines.push(`nebula_timestamp_adjustments_total{${labels(s)},kind="${kind}"} ${n}`);
     }
     const histograms: Array<[string, string, (s: Series) => Histogram]> = [
       ['nebula_invocation_startup_seconds', 'Cold start: started_us - received_us.', (s) => s.startup],

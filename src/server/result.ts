@@ -7,7 +7,21 @@ import { metricsFrom, parseStartLine, type InvocationResult, type Runtime } from
 import type { RawRun } from './runtimes/types.js';
 
 const MAX_STDERR_CHARS = 4096;
+/**
+ * How far a function's `nebula-start` stamp may lie outside [ready, ended] and still be trusted (then
+ * clamped). Host and guest read one clock up to the anchor's error, a few µs (src/clock.ts); a stamp
+ * further out comes from a wrong clock or unit (ms, CLOCK_MONOTONIC), and is not used.
+ */
+export const START_TOLERANCE_US = 1000;
 const decoder = new TextDecoder();
+
+/**
+ * What the stamping had to correct, for /metrics: `clamped` = the function's stamp moved into
+ * [ready, ended] by at most START_TOLERANCE_US, or ready/ended out of order (a runtime bug);
+ * `rejected` = the function's stamp lay further out, so the host estimate was used. Never set in
+ * the normal case.
+ */
+export type StampAdjustment = 'clamped' | 'rejected' | undefined;
 
 /** Builds the InvocationResult for one run; `input` is echoed back as text. */
 export function toInvocationResult(
@@ -16,13 +30,25 @@ export function toInvocationResult(
   input: string,
   receivedUs: number,
   raw: RawRun,
-): InvocationResult {
+): { result: InvocationResult; adjustment: StampAdjustment } {
   const stderrText = decoder.decode(raw.stderr);
-  const start = parseStartLine(stderrText);
+  let start = parseStartLine(stderrText);
+  let adjustment: StampAdjustment;
+  if (start && (start.startedUs < raw.readyUs - START_TOLERANCE_US || start.startedUs > raw.endedUs + START_TOLERANCE_US)) {
+    // Keep the line in stderr so the reader sees the stamp that was not used.
+    start = undefined;
+    adjustment = 'rejected';
+  }
   // Keep received ≤ ready ≤ started ≤ ended even if a guest's clock disagrees by a few µs.
+  const hostOrFunction = start ? start.startedUs : raw.hostStartUs;
   const readyUs = Math.max(receivedUs, raw.readyUs);
   const endedUs = Math.max(readyUs, raw.endedUs);
-  const startedUs = Math.min(endedUs, Math.max(readyUs, start ? start.startedUs : raw.hostStartUs));
+  const startedUs = Math.min(endedUs, Math.max(readyUs, hostOrFunction));
+  // A host start estimate may be clamped without counting: docker's (the start request returned) can
+  // come after a quick container has already exited.
+  if (!adjustment && (readyUs !== raw.readyUs || endedUs !== raw.endedUs || (start && startedUs !== start.startedUs))) {
+    adjustment = 'clamped';
+  }
   const ok = raw.exitCode === 0 && raw.error === undefined;
   const rest = start ? start.rest : stderrText;
   const result: InvocationResult = {
@@ -37,5 +63,5 @@ export function toInvocationResult(
   };
   if (!ok) result.error = raw.error ?? `exited with code ${raw.exitCode}`;
   if (rest.length > 0) result.stderr = rest.length > MAX_STDERR_CHARS ? `${rest.slice(0, MAX_STDERR_CHARS)}…` : rest;
-  return result;
+  return { result, adjustment };
 }

@@ -234,6 +234,8 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     assert.ok(count > 0);
     assert.equal(inf, count);
     assert.doesNotMatch(r.text, /no-such-fn/);
+    // Every stamp of every call so far was in order as measured: the clamping never fired.
+    assert.doesNotMatch(r.text, /^nebula_timestamp_adjustments_total\{/m);
   });
 
   test('unknown endpoints are 404 JSON errors', async () => {

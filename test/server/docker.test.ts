@@ -103,6 +103,10 @@ describe('docker runtime against the real engine', { concurrency: false }, () =>
     const results = await Promise.all(inputs.map((i) => t!.client.invoke('dk-echo', i, 'docker')));
     assert.deepEqual(results.map((r) => r.output), inputs);
     await assertContainersGone('dk-echo');
+    // The containers' CLOCK_REALTIME stamps agreed with the server's clock: no stamp was clamped.
+    const metrics = await rawRequest(t!.url, 'GET', '/metrics');
+    assert.match(metrics.text, /^nebula_invocations_total\{function="dk-echo",runtime="docker"\} \d+$/m);
+    assert.doesNotMatch(metrics.text, /^nebula_timestamp_adjustments_total\{/m);
   });
 
   test('an uploaded docker save archive is loaded, tagged and runs', async (c) => {
