@@ -57,6 +57,8 @@ export class FunctionStore {
   static async open(dir: string, maxMemoryMb: number): Promise<{ store: FunctionStore; warnings: string[] }> {
     const store = new FunctionStore(dir, maxMemoryMb);
     const warnings: string[] = [];
+    // Whatever .tmp holds is a write or delete a crash interrupted: never part of the store.
+    await rm(join(dir, '.tmp'), { recursive: true, force: true });
     await mkdir(join(dir, '.tmp'), { recursive: true });
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (!entry.isDirectory() || !FUNCTION_NAME.test(entry.name)) continue;
@@ -140,28 +142,28 @@ export class FunctionStore {
   delete(name: string): Promise<StoredFunction> {
     return this.#locked(name, async () => {
       const fn = this.require(name);
-      this.#functions.delete(name);
-      // Rename first so a crash mid-delete never leaves a half-deleted function that loads.
+      // Rename first so a crash mid-delete never leaves a half-deleted function that loads; forget
+      // it only once that worked, so a failed delete leaves it listed and invocable as it is on disk.
       const trash = join(this.dir, '.tmp', `deleted-${name}-${randomBytes(4).toString('hex')}`);
       await rename(join(this.dir, name), trash);
+      this.#functions.delete(name);
       await rm(trash, { recursive: true, force: true });
       return fn;
     });
   }
 
+  /** The stored function, or a new one that joins the store only once its meta.json is written. */
   async #ensure(name: string): Promise<StoredFunction> {
-    let fn = this.#functions.get(name);
-    if (!fn) {
-      await mkdir(join(this.dir, name), { recursive: true });
-      fn = { name, meta: {}, nativePath: join(this.dir, name, 'native') };
-      this.#functions.set(name, fn);
-    }
-    return fn;
+    const fn = this.#functions.get(name);
+    if (fn) return fn;
+    await mkdir(join(this.dir, name), { recursive: true });
+    return { name, meta: {}, nativePath: join(this.dir, name, 'native') };
   }
 
   async #writeMeta(fn: StoredFunction, meta: FunctionMeta): Promise<void> {
     await this.#writeAtomic(join(this.dir, fn.name, 'meta.json'), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
     fn.meta = meta;
+    this.#functions.set(fn.name, fn);
   }
 
   async #writeAtomic(path: string, bytes: Buffer, mode = 0o644): Promise<void> {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FunctionResultSchema, InvocationResultSchema, type InvocationResult } from '../../src/protocol/api.js';
 import { startServer } from '../../src/server/index.js';
@@ -332,6 +332,37 @@ describe('limits, auth and the store', () => {
       startServer({ host: '0.0.0.0', port: 0, storeDir: '/nonexistent', docker: false }),
       (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /--token/.test(e.hint ?? ''),
     );
+  });
+
+  test('a restart clears what an interrupted write or delete left in the store\'s .tmp', async () => {
+    const first = await startTestServer({ docker: false });
+    await first.client.putArtifact('echo', 'wasm', await fixtureBytes('echo', 'wasm'));
+    await first.close({ keepStore: true });
+    await writeFile(join(first.storeDir, '.tmp', 'abandoned.part'), 'half a module');
+    await mkdir(join(first.storeDir, '.tmp', 'deleted-old-0000'));
+    const second = await startTestServer({ docker: false, storeDir: first.storeDir });
+    try {
+      assert.deepEqual(await readdir(join(first.storeDir, '.tmp')), []);
+      assert.equal((await second.client.invoke('echo', 'kept', 'wasm')).output, 'kept');
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a deploy whose write fails leaves no empty function listed', async () => {
+    const t = await startTestServer({ docker: false });
+    try {
+      // A file where the store's temp dir must be: every atomic write fails.
+      await rm(join(t.storeDir, '.tmp'), { recursive: true });
+      await writeFile(join(t.storeDir, '.tmp'), '');
+      const r = await rawRequest(t.url, 'PUT', '/functions/echo/wasm', await fixtureBytes('echo', 'wasm'));
+      assert.equal(r.status, 500);
+      assert.deepEqual(await t.client.listFunctions(), []);
+      assert.equal((await rawRequest(t.url, 'POST', '/functions/echo/invoke', 'x')).status, 404);
+    } finally {
+      await rm(join(t.storeDir, '.tmp'), { force: true });
+      await t.close();
+    }
   });
 
   test('a restart keeps the store: functions are listed and invocable after a new start', async () => {
