@@ -21,6 +21,7 @@ import type { Suite } from './suite.js';
 export interface SampleSource {
   on(event: 'sample', listener: (sample: Sample) => void): unknown;
   on(event: 'gap', listener: (gap: Gap) => void): unknown;
+  off(event: 'sample' | 'gap', listener: () => void): unknown;
   start(): unknown;
   stop(): unknown;
 }
@@ -205,6 +206,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
         meter.source.on('sample', (s) => this.#onSample(s));
         meter.source.on('gap', (g) => this.#onGap(g));
         meter.source.start();
+        // Windows before the first reading cannot be integrated ("not covered"): without a baseline
+        // phase the first invocations would otherwise race the meter's first read.
+        await this.#firstSample(meter.source, this.#o.drainMs);
       }
       let before: Baseline | null = null;
       if (meter && suite.baseline && suite.baseline.seconds > 0) {
@@ -394,6 +398,22 @@ export class Driver extends EventEmitter<DriverEventMap> {
   }
 
   /** Waits until every held line is attributed (the meter read past it), at most `limitMs`. */
+  /** Resolves on the meter's first sample or gap, or after `limitMs` (a dead meter shows as a gap later). */
+  async #firstSample(source: SampleSource, limitMs: number): Promise<void> {
+    if (this.#samples.length) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        source.off('sample', done);
+        source.off('gap', done);
+        resolve();
+      };
+      const timer = setTimeout(done, limitMs);
+      source.on('sample', done);
+      source.on('gap', done);
+    });
+  }
+
   async #drainPending(limitMs: number): Promise<void> {
     if (!this.#pending.length) return;
     await new Promise<void>((resolve) => {
