@@ -63,7 +63,7 @@ export class FunctionStore {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (!entry.isDirectory() || !FUNCTION_NAME.test(entry.name)) continue;
       try {
-        await store.#load(entry.name);
+        warnings.push(...(await store.#load(entry.name)));
       } catch (error) {
         warnings.push(`store: skipping ${entry.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -71,11 +71,35 @@ export class FunctionStore {
     return { store, warnings };
   }
 
-  async #load(name: string): Promise<void> {
+  /**
+   * Loads one function. An artifact and its meta.json are replaced by two renames, so a crash between
+   * them leaves a new artifact beside the old meta: the hashes are taken from the files themselves,
+   * and an image built from a replaced binary is dropped as stale. Returns what was corrected.
+   */
+  async #load(name: string): Promise<string[]> {
+    const warnings: string[] = [];
     const meta = JSON.parse(await readFile(join(this.dir, name, 'meta.json'), 'utf8')) as FunctionMeta;
     const fn: StoredFunction = { name, meta, nativePath: join(this.dir, name, 'native') };
-    if (meta.wasm) fn.wasmModule = await prepareWasm(await readFile(join(this.dir, name, 'module.wasm')), this.#maxMemoryMb);
-    this.#functions.set(name, fn);
+    if (meta.wasm) {
+      const bytes = await readFile(join(this.dir, name, 'module.wasm'));
+      fn.wasmModule = await prepareWasm(bytes, this.#maxMemoryMb);
+      const hash = sha256(bytes);
+      if (hash !== meta.wasm.sha256) {
+        meta.wasm = { sha256: hash, bytes: bytes.length };
+        warnings.push(`store: ${name}: module.wasm was newer than its meta.json (interrupted deploy); using the file`);
+      }
+    }
+    if (meta.native) {
+      const hash = sha256(await readFile(fn.nativePath));
+      if (hash !== meta.native.sha256) {
+        meta.native = { ...meta.native, sha256: hash };
+        if (meta.docker?.source === 'native') delete meta.docker;
+        warnings.push(`store: ${name}: the native binary was newer than its meta.json (interrupted deploy); using the file${meta.docker ? '' : ', its docker image must be rebuilt: deploy the binary again'}`);
+      }
+    }
+    if (warnings.length) await this.#writeMeta(fn, meta);
+    else this.#functions.set(name, fn);
+    return warnings;
   }
 
   get(name: string): StoredFunction | undefined {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -362,6 +363,24 @@ describe('limits, auth and the store', () => {
     } finally {
       await rm(join(t.storeDir, '.tmp'), { force: true });
       await t.close();
+    }
+  });
+
+  test('a restart after a deploy interrupted between artifact and meta.json lists the artifact on disk, with a warning', async () => {
+    const first = await startTestServer({ docker: false });
+    await first.client.putArtifact('echo', 'wasm', await fixtureBytes('echo', 'wasm'));
+    await first.close({ keepStore: true });
+    // The crash window: the new module was renamed into place, its meta.json was not.
+    const newer = await fixtureBytes('nostart', 'wasm');
+    await writeFile(join(first.storeDir, 'echo', 'module.wasm'), newer);
+    const second = await startTestServer({ docker: false, storeDir: first.storeDir });
+    try {
+      const [echo] = await second.client.listFunctions();
+      assert.equal(echo?.artifacts.wasm?.sha256, createHash('sha256').update(newer).digest('hex'));
+      assert.equal(echo?.artifacts.wasm?.bytes, newer.length);
+      assert.ok(second.server.warnings.some((w) => /echo: module\.wasm was newer than its meta\.json/.test(w)), second.server.warnings.join('\n'));
+    } finally {
+      await second.close();
     }
   });
 
