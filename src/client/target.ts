@@ -82,13 +82,14 @@ export class TargetClient {
     await this.#request('DELETE', `/functions/${encodeURIComponent(name)}`);
   }
 
-  invoke(name: string, input: string, runtime: Runtime): Promise<InvocationResult> {
+  /** Invokes a function; `signal` aborts the request (TargetError code "aborted"). */
+  invoke(name: string, input: string, runtime: Runtime, signal?: AbortSignal): Promise<InvocationResult> {
     const path = `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}`;
-    return this.#json('POST', path, InvocationResultSchema, Buffer.from(input));
+    return this.#json('POST', path, InvocationResultSchema, Buffer.from(input), signal);
   }
 
-  async #json<T extends z.ZodType>(method: string, path: string, schema: T, body?: Buffer): Promise<z.infer<T>> {
-    const data = await this.#request(method, path, body);
+  async #json<T extends z.ZodType>(method: string, path: string, schema: T, body?: Buffer, signal?: AbortSignal): Promise<z.infer<T>> {
+    const data = await this.#request(method, path, body, signal);
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
       throw new TargetError(`${this.url.origin}${path} answered with an unexpected shape: ${parsed.error.message}`, {
@@ -100,11 +101,12 @@ export class TargetClient {
     return parsed.data;
   }
 
-  async #request(method: string, path: string, body?: Buffer): Promise<unknown> {
+  async #request(method: string, path: string, body?: Buffer, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (body) headers['content-type'] = 'application/octet-stream';
     let response;
+    let text: string;
     try {
       response = await this.#pool.request({
         method: method as 'GET',
@@ -113,15 +115,19 @@ export class TargetClient {
         body: body ?? null,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
+        ...(signal ? { signal } : {}),
       });
+      text = await response.body.text();
     } catch (error) {
+      if (signal?.aborted) {
+        throw new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: 1, cause: error });
+      }
       throw new TargetError(`cannot reach ${this.url.origin}: ${describeError(error)}`, {
         code: 'unreachable',
         hint: `Is \`nebula serve\` running there? Start it with \`nebula serve --port ${this.url.port || 80}\` or pass --target.`,
         cause: error,
       });
     }
-    const text = await response.body.text();
     let data: unknown;
     try {
       data = text.length ? JSON.parse(text) : null;

@@ -130,6 +130,8 @@ export class Driver extends EventEmitter<DriverEventMap> {
   readonly suite: Suite;
   readonly #o: Required<Omit<DriverOptions, 'meter'>> & { meter: DriverMeter | null };
   #offset: OffsetEstimate | null = null;
+  /** Aborts the request in flight on a forced stop (stop() called twice). */
+  readonly #abort = new AbortController();
   #samples: Sample[] = [];
   #gaps: Gap[] = [];
   #baselineSamples: Sample[] | null = null;
@@ -176,7 +178,12 @@ export class Driver extends EventEmitter<DriverEventMap> {
   }
 
   /** Stops after the invocation in flight; what was measured is kept and the run ends "interrupted". */
+  /**
+   * Stops after the invocation in flight. Called again while stopping (a second Ctrl-C or q), it
+   * aborts that invocation too: its line is recorded as aborted and the run ends at once.
+   */
   stop(): void {
+    if (this.#stopped) this.#abort.abort();
     this.#stopped = true;
     this.#paused = false;
     this.#resume?.();
@@ -285,7 +292,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       const sent = nowUs();
       let result: Awaited<ReturnType<TargetClient['invoke']>>;
       try {
-        result = await client.invoke(planned.function, planned.input, planned.runtime);
+        result = await client.invoke(planned.function, planned.input, planned.runtime, this.#abort.signal);
       } catch (e) {
         const replied = nowUs();
         const message = describeError(e);
@@ -307,8 +314,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
           }),
         );
         this.emit('error', { message: `${planned.function} on ${planned.runtime} (input ${planned.input}): ${message}`, fatal: false, seq });
-        // An answer with a status (404, 504…) is the target working; no answer at all is the target gone.
-        if (status !== undefined) return;
+        // An answer with a status (404, 504…) is the target working; no answer at all is the target gone
+        // — unless we aborted the request ourselves (a forced stop).
+        if (status !== undefined || code === 'aborted') return;
         if (attempt >= suite.retries || this.#stopped) {
           throw new TargetError(
             `the target ${client.url.origin} stopped answering: ${message} (${attempt + 1} attempt${attempt ? 's' : ''} for seq ${seq})`,

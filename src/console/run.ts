@@ -83,8 +83,14 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
       const { renderTui } = await import('../tui/index.js');
       tui = renderTui(driver, runDir.dir, { showChart: driverMeter !== null });
     }
+    let interrupts = 0;
     const onSigint = (): void => {
-      options.stderr.write('\nnebula: stopping after the invocation in flight (results are kept)…\n');
+      interrupts++;
+      options.stderr.write(
+        interrupts === 1
+          ? '\nnebula: stopping after the invocation in flight (results are kept; Ctrl-C again to abort it)…\n'
+          : '\nnebula: aborting the invocation in flight…\n',
+      );
       driver.stop();
     };
     if (options.handleSigint !== false) process.on('SIGINT', onSigint);

@@ -13,7 +13,7 @@ import { serverWith } from './helpers.js';
 let server: TestServer;
 
 before(async () => {
-  server = await serverWith(['factorial']);
+  server = await serverWith(['factorial', 'fibonacci-recursive']);
 });
 
 after(async () => {
@@ -73,4 +73,42 @@ test('the driver maps server stamps onto the bench clock (bench = server − off
     assert.ok(line.energy!.energy_uwh! > 0, JSON.stringify(line.energy));
     assert.ok(Math.abs(line.energy!.avg_power_w! - 5) < 1e-9, JSON.stringify(line.energy));
   }
+});
+
+test('stop() twice aborts the invocation in flight: its line is recorded as aborted and the run ends interrupted', async () => {
+  // fib(44) runs for seconds in wasm: without the abort, the run would wait for it and record it ok.
+  const suite = parseSuite('name: force\nruntimes: [wasm]\nrepetitions: 1\nwarmup: 0\nfunctions:\n  - { name: fibonacci-recursive, inputs: [44] }\n', null);
+  // A client whose invoke, once the request is under way, asks the driver to stop twice.
+  const driver = new Driver({
+    suite,
+    client: new Proxy(server.client, {
+      get(target, key) {
+        if (key !== 'invoke') {
+          const value = Reflect.get(target, key, target) as unknown;
+          // Methods touch private fields: call them on the real client, not on the proxy.
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+        return (...args: Parameters<typeof target.invoke>) => {
+          const pending = target.invoke(...args);
+          setImmediate(() => {
+            driver.stop();
+            driver.stop();
+          });
+          return pending;
+        };
+      },
+    }),
+    runId: 'force-test',
+    health: await server.client.health(),
+    nowUs: benchNowUs,
+    meter: null,
+  });
+  const lines: InvocationLine[] = [];
+  driver.on('invocation', (line) => lines.push(line));
+  const done = await driver.run();
+  assert.equal(done.status, 'interrupted');
+  assert.equal(done.exitCode, 0);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.ok, false);
+  assert.equal(lines[0]!.request_error?.code, 'aborted');
 });
