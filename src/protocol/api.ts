@@ -69,6 +69,8 @@ export const InvocationResultSchema = z.object({
   error: z.string().optional(),
   /** The function's stderr without the nebula-start line (truncated), useful when ok is false. */
   stderr: z.string().optional(),
+  /** Present (true) when stdout or stderr exceeded the server's output cap and the rest was dropped. */
+  truncated: z.literal(true).optional(),
   metrics: MetricsSchema,
 });
 export type InvocationResult = z.infer<typeof InvocationResultSchema>;

@@ -62,6 +62,7 @@ export function toInvocationResult(
     metrics: metricsFrom({ received_us: receivedUs, ready_us: readyUs, started_us: startedUs, ended_us: endedUs }),
   };
   if (!ok) result.error = raw.error ?? `exited with code ${raw.exitCode}`;
+  if (raw.truncated) result.truncated = true;
   if (rest.length > 0) result.stderr = rest.length > MAX_STDERR_CHARS ? `${rest.slice(0, MAX_STDERR_CHARS)}…` : rest;
   return { result, adjustment };
 }

@@ -188,6 +188,7 @@ export class DockerRuntime implements FunctionRuntime {
       };
       if (exitCode === 137) run.error = `killed (exit 137): out of memory at the ${maxMemoryMb} MiB limit or SIGKILL`;
       else if (exitCode > 128) run.error = `terminated by signal ${exitCode - 128}`;
+      if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
       return run;
     } catch (error) {
       if (error instanceof HttpError) throw error;

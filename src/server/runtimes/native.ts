@@ -105,6 +105,7 @@ export class NativeRuntime implements FunctionRuntime {
           stderr: stderr.concat(),
         };
         if (signal) run.error = `terminated by ${signal}`;
+        if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
         resolve(run);
       });
     });

@@ -13,6 +13,8 @@ export interface RawRun {
   stderr: Uint8Array;
   /** Why the run failed (trap, signal), when it did. */
   error?: string;
+  /** Output beyond the cap was dropped (OutputBuffer.dropped > 0 on either stream). */
+  truncated?: boolean;
 }
 
 export interface FunctionRuntime {

@@ -22,6 +22,7 @@ export class WasmRuntime implements FunctionRuntime {
       stderr: done.stderr,
     };
     if (done.error) run.error = done.error;
+    if (done.truncated) run.truncated = true;
     return run;
   }
 
