@@ -41,7 +41,9 @@ import type { Gap, InvocationLine, Sample } from '../src/protocol/results.js';
 import { startServer } from '../src/server/index.js';
 import { feedDriver } from '../src/tui/feed.js';
 import { initialState, type UiAction } from '../src/tui/state.js';
+import { median, quantile } from '../src/report/stats.js';
 import { line } from '../test/tui/lines.js';
+import { flagArg, numberArg, stringArg } from './args.js';
 
 type ConfigId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 interface Config {
@@ -147,29 +149,19 @@ function renderUi(driver: Driver, dir: string, terminal: FakeTerminal, seed: Inv
   };
 }
 
-const quantile = (xs: readonly number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) * q)]! : NaN;
-};
-const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 const us = (x: number): string => `${Math.round(x)} µs`;
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const arg = (name: string, fallback: number): number => {
-    const i = args.indexOf(name);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
-  const N = arg('--n', 2000);
-  const ROUNDS = arg('--rounds', 4);
+  const N = numberArg('n', 2000);
+  const ROUNDS = numberArg('rounds', 4);
   const WARMUP = 20;
-  const pduInline = args.includes('--pdu-inline');
+  const pduInline = flagArg('pdu-inline');
   // The console runs React's production build (src/console/run.ts); --react-dev shows the cost of the development build.
-  const reactDev = args.includes('--react-dev');
+  const reactDev = flagArg('react-dev');
   if (!reactDev) process.env.NODE_ENV ??= 'production';
   ui = { render: (await import('ink')).render, createElement: (await import('react')).createElement, ConsoleApp: (await import('../src/tui/ConsoleApp.js')).ConsoleApp };
-  const SEED = arg('--seed', 50_000);
-  const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '') : '';
+  const SEED = numberArg('seed', 50_000);
+  const only = stringArg('only', '');
   // (a) is every ratio's denominator: always run.
   const CONFIGS = ALL_CONFIGS.filter((c) => !only || c.id === 'a' || only.includes(c.id));
   const seedLines = Array.from({ length: SEED }, (_, i) =>

@@ -28,6 +28,7 @@ import { EXPORTERS, FORMATS } from '../src/report/export/index.js';
 import { loadRuns } from '../src/report/load.js';
 import { createRng, normal, type Rng } from '../src/report/prng.js';
 import { renderSummaryMarkdown, summarize } from '../src/report/summary.js';
+import { flagArg, numberArg } from './args.js';
 
 const IDLE_W = 2.474;
 const RUN_ID = 'default-20240601-120000';
@@ -46,13 +47,6 @@ function range(from: number, to: number, step: number): number[] {
   return out;
 }
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v)) throw new Error(`--${name} needs a number`);
-  return v;
-}
 
 /** Log-normal noise around a median: latencies are skewed, never negative. */
 const jitter = (rng: Rng, median: number, spread: number): number => median * Math.exp(spread * normal(rng));
@@ -173,10 +167,10 @@ async function time<T>(repeat: number, fn: () => T | Promise<T>): Promise<{ valu
 const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
 async function main(): Promise<void> {
-  const resamples = flag('resamples', 2000);
-  const hz = flag('hz', 20);
-  const reps = flag('reps', 6);
-  const repeat = flag('repeat', 3);
+  const resamples = numberArg('resamples', 2000);
+  const hz = numberArg('hz', 20);
+  const reps = numberArg('reps', 6);
+  const repeat = numberArg('repeat', 3);
   const root = await mkdtemp(join(tmpdir(), 'nebula-report-bench-'));
   const dir = join(root, RUN_ID);
   await mkdir(dir);
@@ -208,7 +202,7 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, ms] of rows) console.log(`${k.padEnd(width)}  ${fmt(ms).padStart(9)}`);
   } finally {
-    if (process.argv.includes('--keep')) console.log(`\nkept ${dir}`);
+    if (flagArg('keep')) console.log(`\nkept ${dir}`);
     else await rm(root, { recursive: true, force: true });
   }
 }

@@ -18,24 +18,15 @@ import { measureAnchor } from '../src/clock.js';
 import { startServer } from '../src/server/index.js';
 import { capMemory } from '../src/server/wasm-module.js';
 import { createWasiHost, OutputBuffer, runInstance } from '../src/server/wasi.js';
+import { median, quantile } from '../src/report/stats.js';
 import { buildFixture } from '../test/helpers/fixtures.js';
+import { numberArg } from './args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const N = arg('--n', 500);
-const DOCKER_N = arg('--docker-n', 15);
+const N = numberArg('n', 500);
+const DOCKER_N = numberArg('docker-n', 15);
 
-const p50 = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
-const p90 = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) * 0.9)]!;
-};
+const p50 = (xs: number[]): number => median(xs);
+const p90 = (xs: number[]): number => quantile(xs, 0.9);
 const fmt = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -16,6 +16,7 @@ import type { Baseline, Energy, Gap, InvocationLine, Sample } from '../protocol/
 import { estimateOffset, toBenchUs, type OffsetEstimate } from './clock-offset.js';
 import { planInvocations, type PlannedInvocation } from './plan.js';
 import type { Suite } from './suite.js';
+import { wakeableDelay } from '../timers.js';
 
 /** The sampler as the driver sees it (src/meter's Sampler satisfies it). */
 export interface SampleSource {
@@ -405,7 +406,6 @@ export class Driver extends EventEmitter<DriverEventMap> {
     this.#prune();
   }
 
-  /** Waits until every held line is attributed (the meter read past it), at most `limitMs`. */
   /** Resolves on the meter's first sample or gap, or after `limitMs` (a dead meter shows as a gap later). */
   async #firstSample(source: SampleSource, limitMs: number): Promise<void> {
     if (this.#samples.length) return;
@@ -422,16 +422,12 @@ export class Driver extends EventEmitter<DriverEventMap> {
     });
   }
 
+  /** Waits until every held line is attributed (the meter read past it), at most `limitMs`. */
   async #drainPending(limitMs: number): Promise<void> {
     if (!this.#pending.length) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, limitMs);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#drained = done;
-    });
+    const delay = wakeableDelay(limitMs);
+    this.#drained = delay.wake;
+    await delay.done;
     this.#drained = null;
   }
 
@@ -466,13 +462,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
   /** A sleep that stop() cuts short. */
   async #sleep(ms: number): Promise<void> {
     if (this.#stopped) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const delay = wakeableDelay(ms);
+    this.#wake = delay.wake;
+    await delay.done;
     this.#wake = null;
   }
 }

@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { nowUs } from '../clock.js';
+import { wakeableDelay } from '../timers.js';
 import { describeError, MeterError } from '../errors.js';
 import type { Gap, Sample } from '../protocol/results.js';
 import type { Meter } from './meter.js';
@@ -98,14 +99,9 @@ export class Sampler extends EventEmitter<SamplerEvents> {
 
   /** Waits `ms` unless stop() wakes it. */
   async #pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    const delay = wakeableDelay(ms);
+    this.#wake = delay.wake;
+    await delay.done;
     this.#wake = undefined;
   }
 
