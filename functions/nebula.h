@@ -61,6 +61,17 @@ static inline int nebula_parse_uint(const char *s, unsigned long long max, unsig
 }
 
 /*
+ * Reads the input as a whole number 0..max for the function `name`. On malformed input it prints
+ * `<name>: input must be a whole number from 0 to <max>, got "<input>"` on stderr and returns -1,
+ * so the caller exits non-zero without printing a number; returns 0 otherwise.
+ */
+static inline int nebula_input_uint(const char *name, const char *input, unsigned long long max, unsigned long long *out) {
+  if (nebula_parse_uint(input, max, out) == 0) return 0;
+  fprintf(stderr, "%s: input must be a whole number from 0 to %llu, got \"%.40s\"\n", name, max, input);
+  return -1;
+}
+
+/*
  * Prints a double on stdout the way Python's repr() does, without its ".0": the fewest significant
  * digits (1..17) that read back as the same value, in plain notation for 1e-4 <= |x| < 1e16 and as
  * d.ddde±XX otherwise, then a newline; infinities print as `inf`/`-inf`, NaN as `nan`. glibc and

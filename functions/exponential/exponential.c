@@ -68,10 +68,7 @@ static double exponential(unsigned long long n) {
 
 static int run(const char *input) {
   unsigned long long n;
-  if (nebula_parse_uint(input, EXPONENTIAL_MAX, &n) != 0) {
-    fprintf(stderr, "exponential: input must be a whole number from 0 to %llu, got \"%.40s\"\n", EXPONENTIAL_MAX, input);
-    return 2;
-  }
+  if (nebula_input_uint("exponential", input, EXPONENTIAL_MAX, &n) != 0) return 2;
   nebula_print_double(exponential(n));
   return 0;
 }

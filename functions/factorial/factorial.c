@@ -19,10 +19,7 @@ static double factorial(unsigned long long n) {
 
 static int run(const char *input) {
   unsigned long long n;
-  if (nebula_parse_uint(input, FACTORIAL_MAX, &n) != 0) {
-    fprintf(stderr, "factorial: input must be a whole number from 0 to %llu, got \"%.40s\"\n", FACTORIAL_MAX, input);
-    return 2;
-  }
+  if (nebula_input_uint("factorial", input, FACTORIAL_MAX, &n) != 0) return 2;
   nebula_print_double(factorial(n));
   return 0;
 }

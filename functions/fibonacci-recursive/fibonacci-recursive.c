@@ -15,10 +15,7 @@ static int64_t fib(int64_t n) {
 
 static int run(const char *input) {
   unsigned long long n;
-  if (nebula_parse_uint(input, FIB_MAX, &n) != 0) {
-    fprintf(stderr, "fibonacci-recursive: input must be a whole number from 0 to %d, got \"%.40s\"\n", FIB_MAX, input);
-    return 2;
-  }
+  if (nebula_input_uint("fibonacci-recursive", input, FIB_MAX, &n) != 0) return 2;
   printf("%lld\n", (long long)fib((int64_t)n));
   return 0;
 }

@@ -35,10 +35,7 @@ static int64_t nth_prime(uint32_t n) {
 
 static int run(const char *input) {
   unsigned long long n;
-  if (nebula_parse_uint(input, PRIME_MAX, &n) != 0) {
-    fprintf(stderr, "prime-number: input must be a whole number from 0 to %llu, got \"%.40s\"\n", PRIME_MAX, input);
-    return 2;
-  }
+  if (nebula_input_uint("prime-number", input, PRIME_MAX, &n) != 0) return 2;
   int64_t p = nth_prime((uint32_t)n);
   if (p < 0) {
     fprintf(stderr, "prime-number: out of memory collecting %llu primes\n", n);
