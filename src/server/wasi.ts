@@ -84,6 +84,13 @@ export function createWasiHost(
   };
   const view = (): DataView => new DataView(call.memory!.buffer);
   const bytes = (): Uint8Array => new Uint8Array(call.memory!.buffer);
+  /** `*_sizes_get` for an empty list: zero entries, zero bytes. */
+  const emptyListSizes = (countPtr: number, bufSizePtr: number): number => {
+    const dv = view();
+    dv.setUint32(countPtr, 0, true);
+    dv.setUint32(bufSizePtr, 0, true);
+    return ESUCCESS;
+  };
 
   const fns: Record<string, (...args: never[]) => number | void> = {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number): number {
@@ -137,21 +144,12 @@ export function createWasiHost(
     fd_prestat_get(): number {
       return EBADF; // no preopened directories: ends wasi-libc's preopen scan
     },
-    args_sizes_get(argcPtr: number, bufSizePtr: number): number {
-      const dv = view();
-      dv.setUint32(argcPtr, 0, true);
-      dv.setUint32(bufSizePtr, 0, true);
-      return ESUCCESS;
-    },
+    // No arguments and no environment: both lists are empty.
+    args_sizes_get: emptyListSizes,
     args_get(): number {
       return ESUCCESS;
     },
-    environ_sizes_get(countPtr: number, bufSizePtr: number): number {
-      const dv = view();
-      dv.setUint32(countPtr, 0, true);
-      dv.setUint32(bufSizePtr, 0, true);
-      return ESUCCESS;
-    },
+    environ_sizes_get: emptyListSizes,
     environ_get(): number {
       return ESUCCESS;
     },
