@@ -39,8 +39,7 @@ import { Sampler } from '../src/meter/sampler.js';
 import { startSimulatedPdu } from '../src/meter/simulated-pdu.js';
 import type { Gap, InvocationLine, Sample } from '../src/protocol/results.js';
 import { startServer } from '../src/server/index.js';
-import { feedDriver } from '../src/tui/feed.js';
-import { initialState, type UiAction } from '../src/tui/state.js';
+import { initialState, reduce } from '../src/tui/state.js';
 import { median, quantile } from '../src/report/stats.js';
 import { line } from '../test/tui/lines.js';
 import { flagArg, numberArg, stringArg } from './args.js';
@@ -112,41 +111,13 @@ class FakeTerminal extends Writable {
   }
 }
 
-/** Renders the console UI for a driver into `terminal` (as src/tui/index.tsx does, with a chosen stdout). */
-/** Ink, React and the app, imported in main() after NODE_ENV is settled (as src/console/run.ts does). */
-let ui: {
-  render: typeof import('ink').render;
-  createElement: typeof import('react').createElement;
-  ConsoleApp: typeof import('../src/tui/ConsoleApp.js').ConsoleApp;
-};
+/** The console UI (src/tui), imported in main() after NODE_ENV is settled (as src/console/run.ts does). */
+let renderTui: typeof import('../src/tui/index.js').renderTui;
 
+/** Renders the real console UI for a driver into `terminal`, starting from `seed` results. */
 function renderUi(driver: Driver, dir: string, terminal: FakeTerminal, seed: InvocationLine[]): { close(): Promise<void> } {
-  let dispatch: ((action: UiAction) => void) | null = null;
-  const early: UiAction[] = seed.length ? [{ type: 'invocations', lines: seed }] : [];
-  const feed = feedDriver(driver, dir, (action) => (dispatch ? dispatch(action) : early.push(action)));
-  const instance = ui.render(
-    ui.createElement(ui.ConsoleApp, {
-      initial: initialState(),
-      connect: (d) => {
-        dispatch = d;
-        for (const a of early.splice(0)) d(a);
-      },
-      controls: driver,
-      showChart: true,
-      interactive: false,
-    }),
-    { stdout: terminal as unknown as NodeJS.WriteStream, exitOnCtrlC: false, patchConsole: false },
-  );
-  return {
-    async close(): Promise<void> {
-      feed.close();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      // waitUntilExit() after unmount() would leave a 'beforeExit' listener behind per block.
-      const exited = instance.waitUntilExit();
-      instance.unmount();
-      await exited;
-    },
-  };
+  const initial = seed.length ? reduce(initialState(), { type: 'invocations', lines: seed }) : initialState();
+  return renderTui(driver, dir, { showChart: true, stdout: terminal as unknown as NodeJS.WriteStream, interactive: false, initial });
 }
 
 const us = (x: number): string => `${Math.round(x)} µs`;
@@ -159,7 +130,7 @@ async function main(): Promise<void> {
   // The console runs React's production build (src/console/run.ts); --react-dev shows the cost of the development build.
   const reactDev = flagArg('react-dev');
   if (!reactDev) process.env.NODE_ENV ??= 'production';
-  ui = { render: (await import('ink')).render, createElement: (await import('react')).createElement, ConsoleApp: (await import('../src/tui/ConsoleApp.js')).ConsoleApp };
+  ({ renderTui } = await import('../src/tui/index.js'));
   const SEED = numberArg('seed', 50_000);
   const only = stringArg('only', '');
   // (a) is every ratio's denominator: always run.
