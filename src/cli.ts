@@ -4,7 +4,7 @@
  * `nebula serve` loads no React and `nebula console --ci` loads no Ink.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, NebulaError } from './errors.js';
+import { ExitCode, NebulaError, exitCodeTable } from './errors.js';
 import { VERSION } from './version.js';
 
 type ExitResult = number | void;
@@ -20,6 +20,7 @@ function buildProgram(): Command {
     .description('Measure what WebAssembly saves over containers: cold start, run time and energy per invocation.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\nExit codes (every command):\n${exitCodeTable()}`)
     .exitOverride();
 
   program
@@ -71,7 +72,7 @@ function buildProgram(): Command {
     .command('console')
     .description('run a YAML suite with a live terminal UI (or headless with --ci)')
     .argument('<suite>', 'suite file, e.g. suites/quick.yaml')
-    .option('--ci', 'no UI: progress on stderr, summary on stdout, exit code 0/1/2/3')
+    .option('--ci', 'no UI: progress on stderr, summary on stdout (exit codes: nebula --help)')
     .option('--out <dir>', 'results directory', 'results')
     .option('--target <url>', 'override the suite target')
     .option('--meter <spec>', 'override the suite meter: modbus://HOST[:PORT][?unit=N&map=NAME], sim, rapl, none')

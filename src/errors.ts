@@ -1,9 +1,36 @@
 /**
- * Typed errors (STYLE.md §2). Library code throws these; only src/cli.ts prints them and sets the
- * exit code. Exit codes follow DESIGN.md: 1 run failures, 2 bad usage/config, 3 target/meter unreachable.
+ * Typed errors. Library code throws these; only src/cli.ts prints them and sets the exit code.
+ * Each exit code has exactly one meaning, listed in EXIT_CODES (printed by `nebula --help` and
+ * copied into README.md, which a test keeps equal).
  */
-export const ExitCode = { Ok: 0, Failures: 1, Usage: 2, Unreachable: 3, Bug: 70 } as const;
+export const ExitCode = {
+  Ok: 0,
+  Failures: 1,
+  Usage: 2,
+  Unreachable: 3,
+  NotDeployed: 4,
+  RuntimeUnavailable: 5,
+  Bug: 70,
+  Interrupted: 130,
+} as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The meaning of every exit code, in order: the one table for `--help` and README.md. */
+export const EXIT_CODES: readonly { code: ExitCode; meaning: string }[] = [
+  { code: ExitCode.Ok, meaning: 'ok: the run completed and every threshold held' },
+  { code: ExitCode.Failures, meaning: 'failures: failed invocations, a missed threshold, a compared regression' },
+  { code: ExitCode.Usage, meaning: 'bad usage or configuration: a flag, suite, file or token is wrong' },
+  { code: ExitCode.Unreachable, meaning: 'target or meter unreachable, or the target is not a nebula server' },
+  { code: ExitCode.NotDeployed, meaning: 'not deployed: a function or artifact is missing on the target' },
+  { code: ExitCode.RuntimeUnavailable, meaning: 'runtime unavailable on the target (e.g. docker without a Docker engine)' },
+  { code: ExitCode.Bug, meaning: 'internal error: a bug or a local I/O failure (the message has the stack)' },
+  { code: ExitCode.Interrupted, meaning: 'interrupted (Ctrl-C, SIGTERM, q): summary written, no threshold judged' },
+];
+
+/** EXIT_CODES as aligned text lines ("  130  interrupted …"). */
+export function exitCodeTable(): string {
+  return EXIT_CODES.map((e) => `  ${String(e.code).padStart(3)}  ${e.meaning}`).join('\n');
+}
 
 export interface NebulaErrorOptions {
   /** What the user can do about it, printed after the message. */
@@ -63,6 +90,13 @@ export class MeterError extends NebulaError {
 export class BuildError extends NebulaError {
   constructor(message: string, options: NebulaErrorOptions & { code?: string } = {}) {
     super(options.code ?? 'build', message, ExitCode.Usage, options);
+  }
+}
+
+/** The user stopped the command (Ctrl-C, SIGTERM) before it could finish: exit 130. */
+export class InterruptedError extends NebulaError {
+  constructor(message: string, options: NebulaErrorOptions = {}) {
+    super('interrupted', message, ExitCode.Interrupted, options);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { Pool } from 'undici';
 import type { z } from 'zod';
-import { TargetError, describeError } from '../errors.js';
+import { ExitCode, TargetError, describeError } from '../errors.js';
 import {
   ErrorBodySchema,
   FunctionListSchema,
@@ -33,12 +33,12 @@ export function parseTargetUrl(raw: string, flag = '--target'): URL {
   } catch {
     throw new TargetError(`${flag} "${raw}" is not a URL`, {
       code: 'bad-target',
-      exitCode: 2,
+      exitCode: ExitCode.Usage,
       hint: 'Use http://HOST:PORT, e.g. http://127.0.0.1:3090',
     });
   }
   if (url.protocol !== 'http:') {
-    throw new TargetError(`${flag} "${raw}": only http:// targets are supported`, { code: 'bad-target', exitCode: 2 });
+    throw new TargetError(`${flag} "${raw}": only http:// targets are supported`, { code: 'bad-target', exitCode: ExitCode.Usage });
   }
   return url;
 }
@@ -60,8 +60,12 @@ export class TargetClient {
     await this.#pool.close();
   }
 
-  health(): Promise<Health> {
-    return this.#json('GET', '/healthz', HealthSchema);
+  /** GET /healthz; anything but a nebula health answer is TargetError "not-nebula" (exit 3). */
+  async health(): Promise<Health> {
+    const data = await this.#request('GET', '/healthz');
+    const parsed = HealthSchema.safeParse(data);
+    if (!parsed.success) throw notNebula(this.url, `GET /healthz answered ${JSON.stringify(data)?.slice(0, 120) ?? 'nothing'}`);
+    return parsed.data;
   }
 
   /** The server's realtime clock in µs. */
@@ -94,8 +98,8 @@ export class TargetClient {
     if (!parsed.success) {
       throw new TargetError(`${this.url.origin}${path} answered with an unexpected shape: ${parsed.error.message}`, {
         code: 'bad-response',
-        exitCode: 1,
-        hint: 'Is the target a nebula serve of the same version?',
+        exitCode: ExitCode.Unreachable,
+        hint: 'Is the target a nebula serve of the same version? Compare `nebula --version` with its /healthz.',
       });
     }
     return parsed.data;
@@ -120,7 +124,7 @@ export class TargetClient {
       text = await response.body.text();
     } catch (error) {
       if (signal?.aborted) {
-        throw new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: 1, cause: error });
+        throw new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: ExitCode.Interrupted, cause: error });
       }
       throw new TargetError(`cannot reach ${this.url.origin}: ${describeError(error)}`, {
         code: 'unreachable',
@@ -132,23 +136,45 @@ export class TargetClient {
     try {
       data = text.length ? JSON.parse(text) : null;
     } catch {
-      throw new TargetError(`${this.url.origin}${path} answered ${response.statusCode} with non-JSON: ${text.slice(0, 200)}`, {
-        code: 'bad-response',
-        exitCode: 1,
-        status: response.statusCode,
-      });
+      throw notNebula(this.url, `${method} ${path} answered ${response.statusCode} with ${describeBody(response.headers['content-type'], text)}`);
     }
     if (response.statusCode >= 400) {
       const parsed = ErrorBodySchema.safeParse(data);
-      const code = parsed.success ? parsed.data.error.code : `http-${response.statusCode}`;
-      const message = parsed.success ? parsed.data.error.message : text.slice(0, 200);
+      // Every error nebula serve sends has this shape: anything else comes from some other server.
+      if (!parsed.success) throw notNebula(this.url, `${method} ${path} answered ${response.statusCode} with ${describeBody(response.headers['content-type'], text)}`);
+      const { code, message } = parsed.data.error;
       throw new TargetError(`${method} ${path} → ${response.statusCode} ${code}: ${message}`, {
         code,
         status: response.statusCode,
-        exitCode: response.statusCode === 401 || response.statusCode === 400 ? 2 : 1,
-        ...(response.statusCode === 401 ? { hint: 'Pass the server token with --token.' } : {}),
+        exitCode: exitCodeFor(response.statusCode, code),
+        ...(response.statusCode === 401 ? { hint: 'Pass the server token with --token or NEBULA_TOKEN.' } : {}),
       });
     }
     return data;
   }
+}
+
+/** The exit code an error answer of nebula serve maps to (one meaning per code, see EXIT_CODES). */
+function exitCodeFor(status: number, code: string): ExitCode {
+  if (status === 400 || status === 401 || status === 413 || status === 422) return ExitCode.Usage;
+  if (code === 'not-found') return ExitCode.NotDeployed;
+  if (code === 'runtime-unavailable' || code === 'docker-unavailable') return ExitCode.RuntimeUnavailable;
+  if (code === 'no-route') return ExitCode.Unreachable;
+  return ExitCode.Failures;
+}
+
+/** The error for a target that answers HTTP but is not nebula serve (a web server, a router page). */
+function notNebula(url: URL, what: string): TargetError {
+  return new TargetError(`${url.origin} is not a nebula server: ${what}`, {
+    code: 'not-nebula',
+    exitCode: ExitCode.Unreachable,
+    hint: 'Point --target (or NEBULA_TARGET) at a running `nebula serve` (default port 3090).',
+  });
+}
+
+/** "text/html: <html><head>…" — enough of a foreign answer to recognise it. */
+function describeBody(contentType: string | string[] | undefined, text: string): string {
+  const type = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0] ?? 'no content type';
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 80);
+  return snippet ? `${type}: ${snippet}` : `${type}, empty body`;
 }

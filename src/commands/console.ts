@@ -1,6 +1,7 @@
 /** `nebula console SUITE.yaml [--ci] [--out DIR] [--target URL] [--meter SPEC]`. */
 import { runConsole } from '../console/run.js';
 import { loadSuite } from '../console/suite.js';
+import { stopOnSignals } from './flags.js';
 
 export interface ConsoleFlags {
   ci?: boolean;
@@ -15,15 +16,21 @@ export async function consoleCommand(suiteFile: string, opts: ConsoleFlags): Pro
   const suite = await loadSuite(suiteFile);
   // Without a terminal there is nothing to draw on: behave as --ci.
   const ci = Boolean(opts.ci) || !process.stdout.isTTY;
-  const result = await runConsole({
-    suite,
-    target: opts.target,
-    meter: opts.meter,
-    token: opts.token ?? process.env.NEBULA_TOKEN,
-    out: opts.out ?? 'results',
-    ci,
-    stdout: process.stdout,
-    stderr: process.stderr,
-  });
-  return result.exitCode;
+  const signals = stopOnSignals((text) => process.stderr.write(`\nnebula: ${text}\n`));
+  try {
+    const result = await runConsole({
+      suite,
+      target: opts.target,
+      meter: opts.meter,
+      token: opts.token ?? process.env.NEBULA_TOKEN,
+      out: opts.out ?? 'results',
+      ci,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      onDriver: (driver) => signals.attach(driver),
+    });
+    return result.exitCode;
+  } finally {
+    signals.dispose();
+  }
 }

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetClient } from '../client/target.js';
-import type { Driver } from '../console/driver.js';
 import { runConsole } from '../console/run.js';
-import { loadSuite, type Suite } from '../console/suite.js';
-import { UsageError } from '../errors.js';
+import { thresholdLabel } from '../console/thresholds.js';
+import { loadSuite, withoutRuntime, type Suite } from '../console/suite.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { artifactPaths, buildFunctions, bundledFunctionsDir, hostArch } from '../build/index.js';
 import { startSimulatedPdu } from '../meter/simulated-pdu.js';
 import { startServer } from '../server/index.js';
+import { stopOnSignals } from './flags.js';
 
 export interface DemoFlags {
   ci?: boolean;
@@ -40,16 +41,9 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
   };
   const loaded = await loadSuite(resolveSuite(opts.suite ?? 'suites/quick.yaml'));
   const cleanups: (() => Promise<void>)[] = [];
-  let driver: Driver | null = null;
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-    if (driver) driver.stop();
-    else say('interrupted; cleaning up…');
-  };
-  process.on('SIGINT', onSigint);
+  const signals = stopOnSignals(say);
   const check = (): void => {
-    if (interrupted) throw new UsageError('demo interrupted before the run started', { code: 'interrupted' });
+    if (signals.interrupted) throw new InterruptedError('demo interrupted before the run started');
   };
   try {
     const store = await mkdtemp(join(tmpdir(), 'nebula-demo-store-'));
@@ -62,7 +56,9 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
     let suite: Suite = loaded;
     if (!server.docker.available && suite.functions.some((f) => f.runtimes.includes('docker'))) {
       say(`no Docker engine answers (${server.docker.reason ?? 'unknown reason'}): running without the docker runtime`);
-      suite = { ...suite, runtimes: suite.runtimes.filter((r) => r !== 'docker'), functions: suite.functions.map((f) => ({ ...f, runtimes: f.runtimes.filter((r) => r !== 'docker') })) };
+      const adapted = withoutRuntime(suite, 'docker');
+      suite = adapted.suite;
+      for (const t of adapted.dropped) say(`threshold dropped, it needs docker: ${thresholdLabel(t)}`);
       if (suite.functions.every((f) => f.runtimes.length === 0)) throw new UsageError(`suite ${suite.name} has no runtime left without docker`);
     }
 
@@ -97,16 +93,12 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
       ci: Boolean(opts.ci) || !process.stdout.isTTY,
       stdout: process.stdout,
       stderr: process.stderr,
-      handleSigint: false,
-      onDriver: (d) => {
-        driver = d;
-        if (interrupted) d.stop();
-      },
+      onDriver: (driver) => signals.attach(driver),
     });
     say(`done: results in ${result.dir} — analyse with \`nebula report ${result.dir}\``);
     return result.exitCode;
   } finally {
-    process.off('SIGINT', onSigint);
+    signals.dispose();
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => say(`cleanup: ${String(error)}`));
   }
 }

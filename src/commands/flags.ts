@@ -33,3 +33,55 @@ export function untilInterrupted(): Promise<void> {
     process.on('SIGTERM', done);
   });
 }
+
+/** What a signal stops: a console run's driver (stop() twice aborts the invocation in flight). */
+export interface Stoppable {
+  stop(): void;
+}
+
+export interface StopSignals {
+  /** Hands over the run to stop; a signal that came before it stops it at once. */
+  attach(run: Stoppable): void;
+  /** True once SIGINT or SIGTERM arrived. */
+  readonly interrupted: boolean;
+  /** Removes the handlers. */
+  dispose(): void;
+}
+
+/**
+ * SIGINT and SIGTERM end a run honestly instead of killing it: the first stops after the invocation
+ * in flight (the run is recorded as interrupted, with its summary), the next aborts that invocation.
+ * Before a run is attached a signal only marks the command interrupted (it checks `interrupted`).
+ */
+export function stopOnSignals(say: (text: string) => void): StopSignals {
+  let run: Stoppable | null = null;
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    count++;
+    if (!run) {
+      say(`${signal}: stopping before the run starts…`);
+      return;
+    }
+    say(
+      count === 1
+        ? `${signal}: stopping after the invocation in flight (results are kept; Ctrl-C again to abort it)…`
+        : `${signal}: aborting the invocation in flight…`,
+    );
+    run.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    attach(next: Stoppable): void {
+      run = next;
+      if (count > 0) next.stop();
+    },
+    get interrupted(): boolean {
+      return count > 0;
+    },
+    dispose(): void {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

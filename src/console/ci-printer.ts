@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { duration } from '../report/format.js';
 import type { Driver } from './driver.js';
 import type { RunOutcome } from './recorder.js';
-import { formatThresholdValue } from './thresholds.js';
+import { formatThresholdValue, thresholdVerdict } from './thresholds.js';
 
 /** Subscribes progress output to a driver. */
 export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000): void {
@@ -46,7 +46,7 @@ export function renderOutcome(outcome: RunOutcome, dir: string): string {
   if (outcome.thresholds.length) {
     out.push('Thresholds:');
     for (const t of outcome.thresholds) {
-      out.push(`  ${t.passed ? 'ok    ' : 'FAILED'} ${t.label} (got ${formatThresholdValue(t)})`);
+      out.push(`  ${thresholdVerdict(t).padEnd(6)} ${t.label} (got ${formatThresholdValue(t)})`);
     }
     out.push('');
   }

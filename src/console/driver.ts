@@ -239,7 +239,10 @@ export class Driver extends EventEmitter<DriverEventMap> {
         this.#done++;
         this.#emitProgress();
       }
-      if (this.#stopped) status = 'interrupted';
+      if (this.#stopped) {
+        status = 'interrupted';
+        exitCode = ExitCode.Interrupted;
+      }
       if (!this.#stopped && meter && suite.baseline && suite.baseline.seconds > 0 && suite.baseline.after) {
         await this.#measureBaseline('after', suite.baseline.seconds, before);
       }

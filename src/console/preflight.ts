@@ -21,7 +21,7 @@ const ARTIFACT: Record<Runtime, 'wasm' | 'native' | 'docker'> = {
   native: 'native',
 };
 
-/** Runs the preflight; throws TargetError (exit 3 unreachable/unavailable, exit 2 not deployed). */
+/** Runs the preflight; throws TargetError (exit 3 unreachable, 5 a runtime unavailable, 4 not deployed). */
 export async function preflight(client: TargetClient, suite: Pick<Suite, 'name' | 'functions'>, token?: string): Promise<PreflightResult> {
   const health = await client.health();
   const functions = await client.listFunctions();
@@ -60,7 +60,7 @@ export async function preflight(client: TargetClient, suite: Pick<Suite, 'name' 
   }
   throw new TargetError(`target ${origin} is not ready for suite "${suite.name}":\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
     code: unavailable.length ? 'runtime-unavailable' : 'not-deployed',
-    exitCode: unavailable.length ? ExitCode.Unreachable : ExitCode.Usage,
+    exitCode: unavailable.length ? ExitCode.RuntimeUnavailable : ExitCode.NotDeployed,
     hint: hints.join('\n  hint: '),
   });
 }

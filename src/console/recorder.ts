@@ -2,12 +2,15 @@
  * Subscribes a RunDirectory to a Driver: every invocation line and sample goes to disk as it comes,
  * run.json follows the run's state, and `finish()` writes the summary for whatever was done.
  */
+import { ExitCode } from '../errors.js';
 import type { InvocationLine, RunJson } from '../protocol/results.js';
 import { renderSummaryMarkdown, summarize, type Summary } from '../report/summary.js';
 import { VERSION } from '../version.js';
 import type { Driver, DoneEvent } from './driver.js';
 import type { RunDirectory } from './run-directory.js';
-import { evaluateThresholds, formatThresholdValue, type ThresholdResult } from './thresholds.js';
+import { evaluateThresholds, formatThresholdValue, thresholdVerdict, withholdThresholds, type ThresholdResult } from './thresholds.js';
+
+const THRESHOLD_MARK = { ok: '✓', FAILED: '✗', 'not judged': '–' } as const;
 
 export interface RunOutcome {
   done: DoneEvent;
@@ -15,7 +18,7 @@ export interface RunOutcome {
   thresholds: ThresholdResult[];
   /** summary.md as written. */
   markdown: string;
-  /** The exit code the run ends with (thresholds missed → 1). */
+  /** The exit code the run ends with (thresholds missed → 1, interrupted → 130). */
   exitCode: number;
 }
 
@@ -65,12 +68,13 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
   const finish = (done: DoneEvent): RunOutcome => {
     dir.flushSamples();
     const summary = summarize(lines, { runId: run?.run_id ?? '' });
-    const thresholds = evaluateThresholds(driver.suite.thresholds, lines);
+    const evaluated = evaluateThresholds(driver.suite.thresholds, lines);
+    const thresholds = done.status === 'completed' ? evaluated : withholdThresholds(evaluated, done.status);
     const json = { ...summary, status: done.status, thresholds };
     let markdown = renderSummaryMarkdown(summary);
     if (thresholds.length) {
       markdown += `\n## Thresholds\n\n${thresholds
-        .map((t) => `- ${t.passed ? '✓' : '✗'} ${t.label}: ${formatThresholdValue(t)}`)
+        .map((t) => `- ${THRESHOLD_MARK[thresholdVerdict(t)]} ${t.label}: ${formatThresholdValue(t)}`)
         .join('\n')}\n`;
     }
     if (done.status !== 'completed') markdown += `\nRun ${done.status}${done.error ? `: ${done.error}` : ''}.\n`;
@@ -82,8 +86,9 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
       write();
     }
     dir.close();
-    const missed = thresholds.some((t) => !t.passed);
-    const exitCode = done.exitCode !== 0 ? done.exitCode : missed ? 1 : 0;
+    // An unfinished run keeps its own code (130 interrupted, 3 unreachable…): its thresholds were not judged.
+    const missed = thresholds.some((t) => t.judged && !t.passed);
+    const exitCode = done.exitCode !== ExitCode.Ok ? done.exitCode : missed ? ExitCode.Failures : ExitCode.Ok;
     return { done, summary, thresholds, markdown, exitCode };
   };
   return { lines, finish };

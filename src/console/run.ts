@@ -1,7 +1,7 @@
 /**
  * One console run from a validated suite to its exit code: preflight (target, deployments, meter),
  * the run directory, the driver with its recorder and presenter (--ci printer or the lazily loaded
- * Ink UI), SIGINT → a clean stop, and the summary. Used by `nebula console` and `nebula demo`.
+ * Ink UI) and the summary. Signals are the caller's (src/commands/flags.ts `stopOnSignals`). Used by `nebula console` and `nebula demo`.
  */
 import type { Writable } from 'node:stream';
 import { TargetClient, parseTargetUrl } from '../client/target.js';
@@ -30,10 +30,8 @@ export interface ConsoleRunOptions {
   ci: boolean;
   stdout: Writable;
   stderr: Writable;
-  /** Called with the driver once it exists (demo uses it to stop on its own signals). */
+  /** Called with the driver once it exists (the commands hand it to their signal handlers). */
   onDriver?: (driver: Driver) => void;
-  /** Install a SIGINT handler that stops the run cleanly (default true). */
-  handleSigint?: boolean;
 }
 
 export interface ConsoleRunResult extends RunOutcome {
@@ -83,23 +81,11 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
       const { renderTui } = await import('../tui/index.js');
       tui = renderTui(driver, runDir.dir, { showChart: driverMeter !== null });
     }
-    let interrupts = 0;
-    const onSigint = (): void => {
-      interrupts++;
-      options.stderr.write(
-        interrupts === 1
-          ? '\nnebula: stopping after the invocation in flight (results are kept; Ctrl-C again to abort it)…\n'
-          : '\nnebula: aborting the invocation in flight…\n',
-      );
-      driver.stop();
-    };
-    if (options.handleSigint !== false) process.on('SIGINT', onSigint);
     let outcome: RunOutcome;
     try {
       const done = await driver.run();
       outcome = recorder.finish(done);
     } finally {
-      process.off('SIGINT', onSigint);
       // finish() closes it; this covers a throw inside it (buffered samples still reach disk). Idempotent.
       runDir.close();
       await tui?.close();

@@ -234,3 +234,21 @@ function locate(node: Node | undefined, lineCounter: LineCounter, where: string)
   const { line, col } = lineCounter.linePos(offset);
   return `${where}:${line}:${col}`;
 }
+
+/**
+ * The suite without `runtime` (the demo on a machine without Docker): the runtime leaves every
+ * function, and every threshold that names it goes too — a threshold about a runtime that does not
+ * run can only miss. Returns the thresholds dropped so the caller can say so.
+ */
+export function withoutRuntime(suite: Suite, runtime: Runtime): { suite: Suite; dropped: Threshold[] } {
+  const names = (t: Threshold): boolean => t.runtime === runtime || t.of === runtime || t.over === runtime;
+  return {
+    suite: {
+      ...suite,
+      runtimes: suite.runtimes.filter((r) => r !== runtime),
+      functions: suite.functions.map((f) => ({ ...f, runtimes: f.runtimes.filter((r) => r !== runtime) })),
+      thresholds: suite.thresholds.filter((t) => !names(t)),
+    },
+    dropped: suite.thresholds.filter(names),
+  };
+}

@@ -14,7 +14,12 @@ export interface ThresholdResult {
   label: string;
   value: number | null;
   passed: boolean;
-  /** Why it could not be judged (no data). */
+  /**
+   * False when the run did not complete (interrupted or failed): a partial run proves nothing either
+   * way, so the threshold is reported as not judged and never counts as passed.
+   */
+  judged: boolean;
+  /** Why it could not be judged (no data, run interrupted). */
   note: string | null;
 }
 
@@ -46,36 +51,55 @@ function measure(lines: readonly InvocationLine[], metric: Metric, stat: Stat): 
   return values.length ? statOf(values, stat) : null;
 }
 
+/** The human form of a threshold, e.g. "p50 startup_us[wasm] below 5000". */
+export function thresholdLabel(t: Threshold): string {
+  const scope = t.function ? ` ${t.function}` : '';
+  const bounds = [t.below !== undefined ? `below ${t.below}` : '', t.above !== undefined ? `above ${t.above}` : ''].filter(Boolean).join(' and ');
+  if (t.ratio !== undefined) return `${t.stat} ${t.ratio}${scope} ${t.of}/${t.over} ${bounds}`;
+  const metric = t.metric as Metric;
+  return `${metric === 'error_rate' ? '' : `${t.stat} `}${metric}${scope}${t.runtime ? `[${t.runtime}]` : ''} ${bounds}`;
+}
+
 /** Evaluates every threshold against the invocation lines of a run. */
 export function evaluateThresholds(thresholds: readonly Threshold[], lines: readonly InvocationLine[]): ThresholdResult[] {
   return thresholds.map((t) => {
     const pick = (runtime: string | undefined): InvocationLine[] =>
       lines.filter((l) => (runtime === undefined || l.runtime === runtime) && (t.function === undefined || l.function === t.function));
     let value: number | null;
-    let label: string;
-    const scope = t.function ? ` ${t.function}` : '';
     if (t.ratio !== undefined) {
       const of = measure(pick(t.of), t.ratio, t.stat);
       const over = measure(pick(t.over), t.ratio, t.stat);
       value = of !== null && over !== null && over !== 0 ? of / over : null;
-      label = `${t.stat} ${t.ratio}${scope} ${t.of}/${t.over}`;
     } else {
-      const metric = t.metric as Metric;
-      value = measure(pick(t.runtime), metric, t.stat);
-      label = `${metric === 'error_rate' ? '' : `${t.stat} `}${metric}${scope}${t.runtime ? `[${t.runtime}]` : ''}`;
+      value = measure(pick(t.runtime), t.metric as Metric, t.stat);
     }
-    const bounds = [t.below !== undefined ? `below ${t.below}` : '', t.above !== undefined ? `above ${t.above}` : ''].filter(Boolean).join(' and ');
-    label = `${label} ${bounds}`;
+    const label = thresholdLabel(t);
     if (value === null || !Number.isFinite(value)) {
-      return { threshold: t, label, value: null, passed: false, note: 'no measured invocations to judge' };
+      return { threshold: t, label, value: null, passed: false, judged: true, note: 'no measured invocations to judge' };
     }
     const passed = (t.below === undefined || value < t.below) && (t.above === undefined || value > t.above);
-    return { threshold: t, label, value, passed, note: null };
+    return { threshold: t, label, value, passed, judged: true, note: null };
   });
+}
+
+/** The thresholds of a run that did not complete: values shown for information, none judged. */
+export function withholdThresholds(results: readonly ThresholdResult[], status: string): ThresholdResult[] {
+  return results.map((r) => ({ ...r, passed: false, judged: false, note: `not judged: the run ${status}` }));
+}
+
+/** One word per result, for summary.md and the console: ok, FAILED or "not judged". */
+export function thresholdVerdict(t: ThresholdResult): 'ok' | 'FAILED' | 'not judged' {
+  if (!t.judged) return 'not judged';
+  return t.passed ? 'ok' : 'FAILED';
 }
 
 /** A result's value as printed in summary.md and by the console ("0.00", "4312"), or why there is none. */
 export function formatThresholdValue(t: ThresholdResult): string {
   if (t.value === null) return t.note ?? 'no value';
-  return Math.abs(t.value) >= 100 ? t.value.toFixed(0) : t.value.toPrecision(3);
+  if (!t.judged) return `${formatNumber(t.value)}, ${t.note ?? 'not judged'}`;
+  return formatNumber(t.value);
+}
+
+function formatNumber(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
 }

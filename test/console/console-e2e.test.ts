@@ -162,7 +162,7 @@ functions:
 `,
   );
   const missing = await runCli(['console', suite, '--ci', '--out', join(dir, 'r'), '--target', server.url]).done;
-  assert.equal(missing.code, 2);
+  assert.equal(missing.code, 4, 'not deployed');
   assert.equal(
     missing.stderr,
     `nebula: target ${server.url} is not ready for suite "missing":
@@ -175,7 +175,7 @@ functions:
 
   const docker = await writeSuite(dir, 'name: d\nruntimes: [wasm, docker]\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
   const unavailable = await runCli(['console', docker, '--ci', '--out', join(dir, 'r'), '--target', server.url]).done;
-  assert.equal(unavailable.code, 3);
+  assert.equal(unavailable.code, 5, 'runtime unavailable');
   assert.match(unavailable.stderr, /^ {2}- runtime docker is unavailable on the target: .+$/m);
   assert.match(unavailable.stderr, /hint: Start the missing engine on the target, or drop docker from the suite's runtimes\./);
 });
@@ -193,34 +193,48 @@ async function linesOf(runDir: string): Promise<InvocationLine[]> {
   return (await readJsonLines(join(runDir, 'invocations.jsonl'))).map((l) => InvocationLineSchema.parse(l));
 }
 
-test('SIGINT mid-run stops cleanly: complete lines, summary written, run.json interrupted', async () => {
-  const dir = await workDir();
-  const suite = await writeSuite(dir, 'name: sigint\nruntimes: [wasm]\nrepetitions: 100000\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
-  const out = join(dir, 'r');
-  const { child, done } = runCli(['console', suite, '--ci', '--out', out, '--target', server.url, '--meter', pdu.spec]);
-  let runDir = '';
-  await waitFor(async () => {
-    if (!existsSync(out)) return false;
-    runDir = await onlyRunDir(out).catch(() => '');
-    return runDir !== '' && existsSync(join(runDir, 'invocations.jsonl')) && (await readFile(join(runDir, 'invocations.jsonl'), 'utf8')).split('\n').length > 10;
-  }, 'ten invocations');
-  child.kill('SIGINT');
-  const { code, stdout, stderr } = await done;
-  assert.equal(code, 0, stderr);
-  assert.match(stderr, /stopping after the invocation in flight/);
-  const run = RunJsonSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
-  assert.equal(run.status, 'interrupted');
-  assert.ok(run.ended_at);
-  const lines = await linesOf(runDir);
-  assert.ok(lines.length >= 10);
-  assert.deepEqual(lines.map((l) => l.seq), [...Array(lines.length).keys()]);
-  assert.ok(lines.every((l) => l.ok && l.energy !== null));
-  const summary = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as { status: string; totals: { invocations: number } };
-  assert.equal(summary.status, 'interrupted');
-  assert.equal(summary.totals.invocations, lines.length);
-  assert.match(stdout, new RegExp(`^Run interrupted: ${lines.length} invocations, 0 failed\\.`, 'm'));
-  (await readJsonLines(join(runDir, 'samples.jsonl'))).forEach((s) => SampleLineSchema.parse(s));
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} mid-run ends honestly: complete lines, summary written, run.json interrupted, no threshold judged, exit 130`, async () => {
+    const dir = await workDir();
+    const suite = await writeSuite(
+      dir,
+      `name: ${signal.toLowerCase()}\nruntimes: [wasm]\nrepetitions: 100000\nfunctions:\n  - { name: factorial, inputs: [3] }\nthresholds:\n  - { metric: error_rate, below: 0.01 }\n`,
+    );
+    const out = join(dir, 'r');
+    const { child, done } = runCli(['console', suite, '--ci', '--out', out, '--target', server.url, '--meter', pdu.spec]);
+    let runDir = '';
+    await waitFor(async () => {
+      if (!existsSync(out)) return false;
+      runDir = await onlyRunDir(out).catch(() => '');
+      return runDir !== '' && existsSync(join(runDir, 'invocations.jsonl')) && (await readFile(join(runDir, 'invocations.jsonl'), 'utf8')).split('\n').length > 10;
+    }, 'ten invocations');
+    child.kill(signal);
+    const { code, stdout, stderr } = await done;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, new RegExp(`^nebula: ${signal}: stopping after the invocation in flight`, 'm'));
+    const run = RunJsonSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
+    assert.equal(run.status, 'interrupted');
+    assert.ok(run.ended_at);
+    const lines = await linesOf(runDir);
+    assert.ok(lines.length >= 10);
+    assert.deepEqual(lines.map((l) => l.seq), [...Array(lines.length).keys()]);
+    assert.ok(lines.every((l) => l.ok && l.energy !== null));
+    const summary = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as {
+      status: string;
+      totals: { invocations: number };
+      thresholds: { passed: boolean; judged: boolean; note: string }[];
+    };
+    assert.equal(summary.status, 'interrupted');
+    assert.equal(summary.totals.invocations, lines.length);
+    // The error rate was 0 — it would have held — but a partial run proves nothing: not judged.
+    assert.deepEqual(summary.thresholds.map((t) => [t.passed, t.judged, t.note]), [[false, false, 'not judged: the run interrupted']]);
+    assert.match(await readFile(join(runDir, 'summary.md'), 'utf8'), /^- – error_rate below 0\.01: 0\.00, not judged: the run interrupted$/m);
+    assert.match(stdout, /^ {2}not judged error_rate below 0\.01 \(got 0\.00, not judged: the run interrupted\)$/m);
+    assert.doesNotMatch(stdout, /^ {2}ok /m);
+    assert.match(stdout, new RegExp(`^Run interrupted: ${lines.length} invocations, 0 failed\\.`, 'm'));
+    (await readJsonLines(join(runDir, 'samples.jsonl'))).forEach((s) => SampleLineSchema.parse(s));
+  });
+}
 
 test('a target that dies mid-run is recorded, retried, and ends the run with exit 3 keeping everything', async () => {
   const own = await serverWith(['factorial']);

@@ -39,3 +39,39 @@ test('demo --ci runs a suite end to end on its own server and simulated meter, t
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('demo without Docker drops the docker runtime and the thresholds that need it, says so, and exits 0', async () => {
+  const dir = await tempDir('nebula-demo-nodocker-');
+  try {
+    const suite = await writeSuite(
+      dir,
+      `name: demo-nodocker
+runtimes: [wasm, docker, native]
+repetitions: 1
+baseline: { seconds: 0.5 }
+functions:
+  - { name: factorial, inputs: [5] }
+thresholds:
+  - { ratio: startup_us, of: docker, over: wasm, stat: p50, above: 10 }
+  - { metric: total_us, runtime: docker, stat: max, below: 60000000 }
+  - { metric: error_rate, below: 0.01 }
+`,
+    );
+    const out = join(dir, 'results');
+    // A Docker socket that does not exist: the engine is "not installed" for this process only.
+    const { code, stdout, stderr } = await runCli(['demo', '--ci', '--out', out, '--suite', suite], { DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` }).done;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /^demo: no Docker engine answers \(.+\): running without the docker runtime$/m);
+    assert.match(stderr, /^demo: threshold dropped, it needs docker: p50 startup_us docker\/wasm above 10$/m);
+    assert.match(stderr, /^demo: threshold dropped, it needs docker: max total_us\[docker\] below 60000000$/m);
+    const runDir = await onlyRunDir(out);
+    const run = RunJsonSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
+    assert.equal(run.status, 'completed');
+    assert.deepEqual(run.runtimes, ['wasm', 'native']);
+    const summary = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as { thresholds: { label: string; passed: boolean }[] };
+    assert.deepEqual(summary.thresholds.map((t) => [t.label, t.passed]), [['error_rate below 0.01', true]]);
+    assert.match(stdout, /^ {2}ok {5}error_rate below 0\.01 \(got 0\.00\)$/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -107,7 +107,7 @@ test('stop() twice aborts the invocation in flight: its line is recorded as abor
   driver.on('invocation', (line) => lines.push(line));
   const done = await driver.run();
   assert.equal(done.status, 'interrupted');
-  assert.equal(done.exitCode, 0);
+  assert.equal(done.exitCode, 130, 'interrupted (ExitCode.Interrupted)');
   assert.equal(lines.length, 1);
   assert.equal(lines[0]!.ok, false);
   assert.equal(lines[0]!.request_error?.code, 'aborted');

@@ -175,11 +175,11 @@ describe('deploying artifact files', () => {
     });
   });
 
-  test('a module the server rejects exits 1 with the file, the function and the server\'s reason', async () => {
+  test('a module the server rejects (422) exits 2 with the file, the function and the server\'s reason', async () => {
     const broken = path.join(tmp, 'broken.wasm');
     await writeFile(broken, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff]));
     const out = await nebula('deploy', broken, '--target', server.url);
-    assert.equal(out.code, 1);
+    assert.equal(out.code, 2);
     assert.match(out.stderr, /^nebula: the target refused .*broken\.wasm as the wasm artifact of broken: PUT \/functions\/broken\/wasm → 422 /);
     await assert.rejects(deployFunctions(server.client, [broken]), (error: unknown) => error instanceof TargetError && error.status === 422);
   });
@@ -198,7 +198,7 @@ describe('targets', () => {
     try {
       const without = await nebula('deploy', factorialDir, '--no-native', '--target', guarded.url);
       assert.equal(without.code, 2);
-      assert.match(without.stderr, / → 401 .*\n {2}hint: Pass the server token with --token\.\n$/);
+      assert.match(without.stderr, / → 401 .*\n {2}hint: Pass the server token with --token or NEBULA_TOKEN\.\n$/);
       const withToken = await nebula('deploy', factorialDir, '--no-native', '--target', guarded.url, '--token', 'sesame');
       assert.equal(withToken.code, 0, withToken.stderr);
       assert.deepEqual((await guarded.client.listFunctions()).map((fn) => fn.name), [FN]);

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,6 +72,38 @@ describe('nebula invoke', () => {
     assert.equal(ran.code, 3);
     assert.match(ran.stderr, /cannot reach http:\/\/127\.0\.0\.1:9/);
     assert.match(ran.stderr, /hint: Is `nebula serve` running there\?/);
+  });
+
+  test('exits 4 (not deployed) for a function the target does not have', async () => {
+    const ran = await nebula(['invoke', 'nowhere', 'x', '--target', t.url]);
+    assert.equal(ran.code, 4, ran.stderr);
+    assert.match(ran.stderr, /^nebula: POST \/functions\/nowhere\/invoke\?runtime=wasm → 404 not-found: /);
+  });
+
+  test('exits 5 (runtime unavailable) for docker on a server without Docker', async () => {
+    const ran = await nebula(['invoke', 'echo', 'x', '--target', t.url, '--runtime', 'docker']);
+    assert.equal(ran.code, 5, ran.stderr);
+    assert.match(ran.stderr, / → 503 docker-unavailable: /);
+  });
+
+  test('a foreign HTTP server at the target is exit 3 "not a nebula server" with a hint, not a bare 404', async () => {
+    const foreign = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><head><title>404 Not Found</title></head><body>nginx</body></html>');
+    });
+    await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = foreign.address() as AddressInfo;
+      const ran = await nebula(['invoke', 'echo', 'x', '--target', `http://127.0.0.1:${port}`]);
+      assert.equal(ran.code, 3, ran.stderr);
+      assert.equal(
+        ran.stderr,
+        `nebula: http://127.0.0.1:${port} is not a nebula server: POST /functions/echo/invoke?runtime=wasm answered 404 with text/html: <html><head><title>404 Not Found</title></head><body>nginx</body></html>\n` +
+          '  hint: Point --target (or NEBULA_TARGET) at a running `nebula serve` (default port 3090).\n',
+      );
+    } finally {
+      await new Promise<void>((resolve) => foreign.close(() => resolve()));
+    }
   });
 
   test('exits 2 naming --runtime when the runtime is unknown', async () => {
