@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, NebulaError, exitCodeTable } from './errors.js';
+import { escapeControl } from './terminal-text.js';
 import { VERSION } from './version.js';
 
 type ExitResult = number | void;
@@ -37,6 +38,12 @@ function buildProgram(): Command {
     .option('--docker-socket <path>', 'Docker engine socket (env DOCKER_HOST also works)')
     .option('--max-input-kb <kb>', 'largest invocation input (413 above)', '1024')
     .option('--max-artifact-mb <mb>', 'largest uploaded artifact (413 above)', '256')
+    .option('--max-uploads <n>', 'artifact uploads received at once (8 more wait, then 503)', '2')
+    .option('--max-connections <n>', 'open connections; past it the oldest idle one is closed (default 1024 or half of ulimit -n)')
+    .option('--header-timeout-ms <ms>', 'request headers must arrive within this (408)', '10000')
+    .option('--request-timeout-ms <ms>', 'a whole request, body included, must arrive within this (408)', '300000')
+    .option('--body-timeout-ms <ms>', 'longest pause between two chunks of a request body (408)', '10000')
+    .option('--max-header-kb <kb>', 'largest request head (431 above)', '16')
     .action(async (opts) => run(async () => (await import('./commands/serve.js')).serveCommand(opts)));
 
   program
@@ -132,14 +139,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (error instanceof NebulaError) {
-      process.stderr.write(`nebula: ${error.message}\n`);
-      if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+      process.stderr.write(`nebula: ${escapeControl(error.message)}\n`);
+      if (error.hint) process.stderr.write(`  hint: ${escapeControl(error.hint)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
     process.stderr.write(
       `nebula: internal error (this is a bug, please report it with the text below)\n${
-        error instanceof Error ? (error.stack ?? error.message) : String(error)
+        escapeControl(error instanceof Error ? (error.stack ?? error.message) : String(error))
       }\n`,
     );
     process.exitCode = ExitCode.Bug;

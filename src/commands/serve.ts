@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { numberFlag, untilInterrupted } from './flags.js';
 import { startServer } from '../server/index.js';
+import { escapeControl } from '../terminal-text.js';
 
 export interface ServeFlags {
   host?: string;
@@ -16,11 +17,18 @@ export interface ServeFlags {
   dockerSocket?: string;
   maxInputKb?: string;
   maxArtifactMb?: string;
+  maxConnections?: string;
+  headerTimeoutMs?: string;
+  requestTimeoutMs?: string;
+  bodyTimeoutMs?: string;
+  maxUploads?: string;
+  maxHeaderKb?: string;
 }
 
 export async function serveCommand(opts: ServeFlags): Promise<number> {
   const maxInputKb = numberFlag(opts.maxInputKb, '--max-input-kb', { min: 1, integer: true });
   const maxArtifactMb = numberFlag(opts.maxArtifactMb, '--max-artifact-mb', { min: 1, integer: true });
+  const maxHeaderKb = numberFlag(opts.maxHeaderKb, '--max-header-kb', { min: 1, max: 1024, integer: true });
   const storeDir = resolve(opts.store ?? '.nebula/store');
   const server = await startServer({
     host: opts.host ?? '127.0.0.1',
@@ -32,9 +40,15 @@ export async function serveCommand(opts: ServeFlags): Promise<number> {
     maxMemoryMb: numberFlag(opts.maxMemoryMb, '--max-memory-mb', { min: 1, max: 65536, integer: true }),
     queueLimit: numberFlag(opts.queue, '--queue', { min: 0, integer: true }),
     dockerSocket: opts.dockerSocket,
+    maxConnections: numberFlag(opts.maxConnections, '--max-connections', { min: 1, integer: true }),
+    headersTimeoutMs: numberFlag(opts.headerTimeoutMs, '--header-timeout-ms', { min: 1, integer: true }),
+    requestTimeoutMs: numberFlag(opts.requestTimeoutMs, '--request-timeout-ms', { min: 1, integer: true }),
+    bodyIdleMs: numberFlag(opts.bodyTimeoutMs, '--body-timeout-ms', { min: 1, integer: true }),
+    maxUploads: numberFlag(opts.maxUploads, '--max-uploads', { min: 1, integer: true }),
+    ...(maxHeaderKb ? { maxHeaderBytes: maxHeaderKb * 1024 } : {}),
     ...(maxInputKb ? { maxInputBytes: maxInputKb * 1024 } : {}),
     ...(maxArtifactMb ? { maxArtifactBytes: maxArtifactMb * 1024 * 1024 } : {}),
-    onWarning: (message) => process.stderr.write(`nebula serve: ${message}\n`),
+    onWarning: (message) => process.stderr.write(`nebula serve: ${escapeControl(message)}\n`),
   });
   const docker = server.docker.available ? 'docker: yes' : `docker: no (${server.docker.reason})`;
   process.stderr.write(`nebula serve: listening on ${server.url} (store ${storeDir}; ${docker})\n`);

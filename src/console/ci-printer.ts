@@ -6,13 +6,14 @@ import type { Writable } from 'node:stream';
 import { duration } from '../report/format.js';
 import type { Driver } from './driver.js';
 import type { RunOutcome } from './recorder.js';
+import { escapeControl } from '../terminal-text.js';
 import { formatThresholdValue, thresholdVerdict } from './thresholds.js';
 
 /** Subscribes progress output to a driver. */
 export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000): void {
   let last = 0;
   const say = (text: string): void => {
-    stderr.write(`${text}\n`);
+    stderr.write(`${escapeControl(text)}\n`);
   };
   driver.on('start', (s) => {
     say(`nebula: suite ${s.suite.name} → ${s.target} (nebula ${s.health.version}, ${s.health.arch}); meter ${s.meter.description ?? s.meter.spec}; ${s.total} invocations`);

@@ -16,6 +16,7 @@ import { preflight } from './preflight.js';
 import { recordRun, type RunOutcome } from './recorder.js';
 import { RunDirectory, runIdFor } from './run-directory.js';
 import type { Suite } from './suite.js';
+import { escapeControl } from '../terminal-text.js';
 import { basename } from 'node:path';
 
 export interface ConsoleRunOptions {
@@ -91,7 +92,7 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
       await tui?.close();
     }
     options.stdout.write(renderOutcome(outcome, runDir.dir));
-    if (outcome.done.error) options.stderr.write(`nebula: run ${outcome.done.status}: ${outcome.done.error}\n`);
+    if (outcome.done.error) options.stderr.write(`nebula: run ${outcome.done.status}: ${escapeControl(outcome.done.error)}\n`);
     return { ...outcome, dir: runDir.dir };
   } finally {
     await meter?.close();

@@ -8,6 +8,12 @@ import { FunctionNameSchema, RuntimeSchema } from '../protocol/api.js';
 /** Above this many inputs per function a range is almost surely a typo (a step of 0.001…). */
 export const MAX_INPUTS = 100_000;
 
+/**
+ * Default bound on the invocations one suite makes (raise it with `max_invocations:`): the plan is
+ * held in memory, and `repetitions: 100000000` used to validate and then die of heap exhaustion.
+ */
+export const MAX_INVOCATIONS = 1_000_000;
+
 export const InputRangeSchema = z.strictObject({
   from: z.number().int(),
   to: z.number().int(),
@@ -98,6 +104,8 @@ export const SuiteSchema = z.strictObject({
   timeout_ms: z.number().int().positive().optional(),
   /** Consecutive failed requests tolerated before the run stops with exit 3. */
   retries: z.number().int().min(0).default(2),
+  /** Raises the bound on total invocations (default MAX_INVOCATIONS). */
+  max_invocations: z.number().int().positive().optional(),
   thresholds: z.array(ThresholdSchema).default([]),
   functions: z.array(SuiteFunctionSchema).min(1),
 });

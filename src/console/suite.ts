@@ -3,11 +3,11 @@
  * line and column, and the field: `suites/x.yaml:7:12: functions[0].inputs.step: must be > 0`.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { SuiteError, describeError } from '../errors.js';
 import type { Runtime } from '../protocol/api.js';
-import { MAX_INPUTS, SuiteSchema, type SuiteInput, type Threshold } from './suite-schema.js';
+import { MAX_INPUTS, MAX_INVOCATIONS, SuiteSchema, type SuiteInput, type Threshold } from './suite-schema.js';
 
 export interface SuiteFunction {
   name: string;
@@ -46,9 +46,22 @@ export function parseSuite(text: string, file: string | null): Suite {
   if (first) {
     const pos = first.linePos?.[0];
     const loc = pos ? `${where}:${pos.line}:${pos.col}` : where;
+    // The YAML composer recurses per level: thousands of levels overflow its stack.
+    if (first.message.includes('Maximum call stack size exceeded')) throw tooDeep(loc);
     throw new SuiteError(`${loc}: invalid YAML: ${(first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { hint: 'Fix the YAML syntax at that line.' });
   }
-  const data: unknown = doc.toJS();
+  const deep = firstTooDeep(doc);
+  if (deep) throw tooDeep(locate(deep, lineCounter, where));
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml's guard against "billion laughs": aliases that expand to more than maxAliasCount nodes.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new SuiteError(`${locate(firstAlias(doc), lineCounter, where)}: YAML aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias): ${error.message}`, {
+      hint: 'Write the values out, or use fewer nested aliases (*name).',
+    });
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SuiteError(`${where}:1:1: a suite is a mapping with name, runtimes and functions`, {
       hint: 'See docs/suites.md for the format.',
@@ -78,6 +91,15 @@ export function parseSuite(text: string, file: string | null): Suite {
     }
     return { name: fn.name, inputs, runtimes: fn.runtimes ?? suite.runtimes };
   });
+  const total = countInvocations(functions, suite);
+  const maxInvocations = suite.max_invocations ?? MAX_INVOCATIONS;
+  if (total > maxInvocations) {
+    const node = nodeAt(doc, ['repetitions']) ?? nodeAt(doc, ['functions']);
+    throw new SuiteError(
+      `${locate(node, lineCounter, where)}: the suite makes ${total.toLocaleString('en-US')} invocations, more than the limit of ${maxInvocations.toLocaleString('en-US')}`,
+      { hint: 'Lower repetitions or the input ranges, or raise the bound with `max_invocations:` in the suite (the plan holds ~100 bytes per invocation in memory).' },
+    );
+  }
   const names = new Set<string>();
   functions.forEach((fn, index) => {
     if (names.has(fn.name)) {
@@ -89,6 +111,48 @@ export function parseSuite(text: string, file: string | null): Suite {
     names.add(fn.name);
   });
   return { ...suite, functions, file };
+}
+
+/** Levels of nesting a suite may use; the format itself needs 4 (functions[0].inputs.from). */
+export const MAX_NESTING = 32;
+/** yaml's own default for toJS: enough for any hand-written suite's anchors. */
+const MAX_ALIAS_COUNT = 100;
+
+function tooDeep(loc: string): SuiteError {
+  return new SuiteError(`${loc}: the YAML nests deeper than ${MAX_NESTING} levels`, {
+    hint: 'A suite needs a handful of levels (functions[0].inputs.from): see docs/suites.md.',
+  });
+}
+
+/** The first collection nested deeper than MAX_NESTING, found without recursion. */
+function firstTooDeep(doc: Document): Node | undefined {
+  const stack: Array<[unknown, number]> = [[doc.contents, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (depth > MAX_NESTING) return node;
+    for (const item of node.items) {
+      if (isPair(item)) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+      else stack.push([item, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** The first alias in the document (to point at when aliases expand too far). */
+function firstAlias(doc: Document): Node | undefined {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isAlias(node)) return node;
+    if (isCollection(node)) for (const item of [...node.items].reverse()) stack.push(...(isPair(item) ? [item.value, item.key] : [item]));
+  }
+  return undefined;
+}
+
+/** Invocations a suite makes: per function, inputs × runtimes × repetitions, plus its warm-ups. */
+export function countInvocations(functions: SuiteFunction[], suite: Pick<SuiteInput, 'repetitions' | 'warmup'>): number {
+  return functions.reduce((sum, fn) => sum + fn.runtimes.length * (fn.inputs.length * suite.repetitions + suite.warmup), 0);
 }
 
 /** Expands `{from, to, step}` (inclusive) or a list into input strings. */
@@ -155,7 +219,7 @@ function messageOf(issue: Issue, missing: boolean): string {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'thresholds', 'functions'],
+  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'thresholds', 'functions'],
   functions: ['name', 'inputs', 'runtimes'],
   inputs: ['from', 'to', 'step'],
   baseline: ['seconds', 'after'],

@@ -8,9 +8,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
 import { VERSION } from '../version.js';
 import { validateElf } from './artifacts.js';
-import { parseFields, readBody } from './body.js';
+import { readBody, readFields, type BodyLimit } from './body.js';
 import type { Clock } from './clock-source.js';
 import { HttpError, notFound } from './http-error.js';
+import type { Limiter } from './limiter.js';
 import type { MetricsRegistry } from './metrics.js';
 import { toInvocationResult } from './result.js';
 import type { DockerRuntime } from './runtimes/docker.js';
@@ -28,6 +29,10 @@ export interface AppContext {
   token: string | undefined;
   maxInputBytes: number;
   maxArtifactBytes: number;
+  /** Longest gap between two chunks of a request body (→ 408). */
+  bodyIdleMs: number;
+  /** Uploads received at once; more wait in its queue or get 503 (bounds memory: docs/reliability.md). */
+  uploads: Limiter;
   arch: string;
   nativeSupported: boolean;
   warn: (message: string) => void;
@@ -44,12 +49,16 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, JSON.stringify(value));
 }
 
-function sendError(res: ServerResponse, error: HttpError): void {
+function sendError(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (error.status === 401) res.setHeader('www-authenticate', 'Bearer');
+  if (error.retryAfterS !== undefined) res.setHeader('retry-after', String(error.retryAfterS));
+  // A body we stopped reading (413, 408, a refusal before it) is not drained: close the connection
+  // instead, so its sender cannot keep it busy.
+  if (!req.complete) res.setHeader('connection', 'close');
   sendJson(res, error.status, { error: { code: error.code, message: error.message } });
 }
 
@@ -61,6 +70,15 @@ function decodeSegment(segment: string): string {
   }
 }
 
+/**
+ * Inputs are text handed to the function on stdin; the C harness reads them as a C string, so a NUL
+ * would silently cut the input short (`12\0abc` ran as 12). Refused instead (docs/api.md).
+ */
+function checkInput(input: Uint8Array): void {
+  const at = input.indexOf(0);
+  if (at >= 0) throw new HttpError(400, 'bad-input', `the input contains a NUL byte at offset ${at}; inputs are text without NUL (docs/api.md)`);
+}
+
 function parseRuntime(raw: string | null): Runtime {
   const runtime = raw ?? 'wasm';
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
@@ -69,9 +87,20 @@ function parseRuntime(raw: string | null): Runtime {
   return runtime as Runtime;
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT']);
+
+/** True when the request says it has a body (a length above 0, or chunked). */
+function bodyDeclared(req: IncomingMessage): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
 /** Creates the request handler bound to a server's parts. */
 export function createHandler(ctx: AppContext): (req: IncomingMessage, res: ServerResponse) => void {
   const tokenBytes = ctx.token ? Buffer.from(`Bearer ${ctx.token}`) : undefined;
+  const limit = (bytes: number, what: string, limitFlag: string): BodyLimit => ({ limit: bytes, what, limitFlag, idleMs: ctx.bodyIdleMs });
+  const inputLimit = limit(ctx.maxInputBytes, 'the input', '--max-input-kb');
+  // The thesis endpoint's body carries the input plus three short fields.
+  const thesisLimit = limit(ctx.maxInputBytes + 4096, 'the request', '--max-input-kb');
 
   function requireToken(req: IncomingMessage): void {
     if (!tokenBytes) return;
@@ -102,7 +131,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       if (runtime === 'component') {
         throw new HttpError(503, 'runtime-unavailable', 'the component runtime is not available yet (a later issue); use ?runtime=wasm');
       }
-      const input = await readBody(req, ctx.maxInputBytes, 'the input', '--max-input-kb');
+      const input = await readBody(req, inputLimit);
+      checkInput(input);
       const raw = await ctx.runtimes[runtime].invoke(fn, input);
       const { result, adjustment } = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics, adjustment);
@@ -117,7 +147,16 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
   async function putArtifact(name: string, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     requireToken(req);
     checkName(name);
-    const body = await readBody(req, ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb');
+    const release = await ctx.uploads.acquire();
+    try {
+      await storeArtifact(name, kind, req, res);
+    } finally {
+      release();
+    }
+  }
+
+  async function storeArtifact(name: string, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'));
     if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
     if (kind === 'wasm') {
       const old = ctx.store.get(name)?.meta.wasm?.sha256;
@@ -146,8 +185,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
   }
 
   async function thesisInvoke(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, ctx.maxInputBytes + 4096, 'the request', '--max-input-kb');
-    const fields = parseFields(body, req.headers['content-type']);
+    const fields = await readFields(req, thesisLimit);
     const name = fields.get('function_name');
     if (!name) throw new HttpError(400, 'bad-body', 'field function_name is missing');
     const moduleType = (fields.get('module_type') ?? 'Wasm').toLowerCase();
@@ -156,6 +194,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     }
     const input = fields.get('input') ?? '';
     checkName(name);
+    checkInput(Buffer.from(input));
     let result;
     try {
       const fn = ctx.store.require(name);
@@ -190,7 +229,11 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const method = req.method ?? 'GET';
+    // HEAD is GET without the body (node:http leaves the body out for HEAD requests).
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    if (!BODY_METHODS.has(method) && bodyDeclared(req)) {
+      throw new HttpError(413, 'too-large', `${method} ${path.slice(0, 200)} takes no request body`);
+    }
     const parts = path.split('/').slice(1);
 
     if (parts[0] === 'functions' && parts.length >= 2) {
@@ -239,9 +282,9 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
   return (req, res) => {
     const receivedUs = ctx.clock.nowUs();
     route(receivedUs, req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) return sendError(res, error);
+      if (error instanceof HttpError) return sendError(req, res, error);
       ctx.warn(`internal error on ${req.method} ${req.url}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      sendError(res, new HttpError(500, 'internal', error instanceof Error ? error.message : String(error)));
+      sendError(req, res, new HttpError(500, 'internal', error instanceof Error ? error.message : String(error)));
     });
   };
 }

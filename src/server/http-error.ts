@@ -5,12 +5,15 @@
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
+  /** Seconds a client should wait before retrying (sent as Retry-After with a 503). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, options: { retryAfterS?: number } = {}) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { RealtimeClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
+import { answerFramingErrors, capConnections, defaultMaxConnections } from './connections.js';
 import { ELF_MACHINE } from './artifacts.js';
 import { HttpError } from './http-error.js';
 import { Limiter } from './limiter.js';
@@ -43,6 +44,18 @@ export interface ServerOptions {
   maxInputBytes?: number;
   /** Largest uploaded artifact (default 256 MiB) → 413. */
   maxArtifactBytes?: number;
+  /** Artifact uploads received at once (default 2); 8 more wait, the rest get 503. */
+  maxUploads?: number;
+  /** Open connections (default 1024, or half the descriptor limit); see capConnections. */
+  maxConnections?: number;
+  /** Request headers must arrive within this (default 10 000 ms) → 408. */
+  headersTimeoutMs?: number;
+  /** The whole request (headers and body) must arrive within this (default 300 000 ms) → 408. */
+  requestTimeoutMs?: number;
+  /** Longest gap between two chunks of a body (default 10 000 ms) → 408. */
+  bodyIdleMs?: number;
+  /** Largest request head (default 16 KiB, node's) → 431. */
+  maxHeaderBytes?: number;
   /** Per-stream cap on captured stdout/stderr (default 1 MiB). */
   maxOutputBytes?: number;
   /** Concurrent native/docker invocations (default 2 × CPUs). */
@@ -71,7 +84,8 @@ export function isLoopback(host: string): boolean {
 /** Starts the server; resolves once it listens. Throws UsageError (exit 2) for a refused configuration. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const token = options.token || undefined;
+  // A blank token ("", "  ") protects nothing: it counts as none.
+  const token = options.token?.trim() ? options.token : undefined;
   if (!isLoopback(host) && !token) {
     throw new UsageError(`refusing to bind ${host} without a token: anyone who can reach it could deploy and run code`, {
       hint: 'Pass --token <secret> (or set NEBULA_TOKEN), or bind 127.0.0.1 and use an SSH tunnel.',
@@ -87,7 +101,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     warnings.push(message);
     options.onWarning?.(message);
   };
-  for (const [name, value] of Object.entries({ timeoutMs, maxMemoryMb, queueLimit })) {
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 300_000;
+  const bodyIdleMs = options.bodyIdleMs ?? 10_000;
+  const maxUploads = options.maxUploads ?? 2;
+  const limits = { timeoutMs, maxMemoryMb, queueLimit, maxConnections, headersTimeoutMs, requestTimeoutMs, bodyIdleMs, maxUploads };
+  for (const [name, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value < (name === 'queueLimit' ? 0 : 1)) {
       throw new UsageError(`${name} must be a positive number, got ${value}`);
     }
@@ -131,16 +151,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     maxInputBytes: options.maxInputBytes ?? 1024 * 1024,
     maxArtifactBytes: options.maxArtifactBytes ?? 256 * 1024 * 1024,
+    bodyIdleMs,
+    uploads: new Limiter(maxUploads, 8, 'artifact upload'),
     arch,
     nativeSupported: arch in ELF_MACHINE,
     warn,
   });
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // node checks both deadlines on this interval (default 30 s): a 10 s deadline needs a finer one.
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+      ...(options.maxHeaderBytes ? { maxHeaderSize: options.maxHeaderBytes } : {}),
+    },
+    handler,
+  );
+  capConnections(server, maxConnections);
+  answerFramingErrors(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

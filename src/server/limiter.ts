@@ -14,7 +14,7 @@ export class Limiter {
   async acquire(): Promise<() => void> {
     if (this.#active >= this.slots) {
       if (this.#waiting.length >= this.queueLimit) {
-        throw new HttpError(503, 'busy', `${this.slots} ${this.what} invocations run and ${this.#waiting.length} wait (--queue); retry later`);
+        throw new HttpError(503, 'busy', `all ${this.slots} ${this.what} slots are busy and ${this.#waiting.length} wait; retry later`, { retryAfterS: 1 });
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {

@@ -87,12 +87,14 @@ export function capMemory(bytes: Uint8Array, capMb: number): Uint8Array {
       continue;
     }
     const c = new Reader(bytes.subarray(0, contentStart + size), contentStart);
-    const out: number[] = [];
+    // Pieces, not one number[]: spreading a 200,000-byte import name into push() overflowed the
+    // stack ("Maximum call stack size exceeded" → 500); subarrays copy nothing until the concat.
+    const out: Uint8Array[] = [];
     const count = c.leb();
-    out.push(...leb(count));
+    out.push(Uint8Array.from(leb(count)));
     for (let i = 0; i < count; i++) {
       if (id === SECTION_MEMORY) {
-        out.push(...capLimits(c, capPages));
+        out.push(Uint8Array.from(capLimits(c, capPages)));
         continue;
       }
       const entryStart = c.pos;
@@ -100,7 +102,7 @@ export function capMemory(bytes: Uint8Array, capMb: number): Uint8Array {
       c.skip(c.leb()); // field name
       const kind = c.u8();
       if (kind === 2) {
-        out.push(...bytes.subarray(entryStart, c.pos), ...capLimits(c, capPages));
+        out.push(bytes.subarray(entryStart, c.pos), Uint8Array.from(capLimits(c, capPages)));
         continue;
       }
       if (kind === 0) c.leb();
@@ -114,12 +116,19 @@ export function capMemory(bytes: Uint8Array, capMb: number): Uint8Array {
         c.u8();
         c.leb();
       } else throw invalidArtifact(`wasm module has an import of unknown kind ${kind}`);
-      out.push(...bytes.subarray(entryStart, c.pos));
+      out.push(bytes.subarray(entryStart, c.pos));
     }
     if (c.pos !== contentStart + size) throw invalidArtifact(`wasm section ${id} has trailing bytes`);
-    parts.push(Uint8Array.from([id, ...leb(out.length), ...out]));
+    const length = out.reduce((sum, piece) => sum + piece.length, 0);
+    parts.push(Uint8Array.from([id, ...leb(length)]));
+    for (const piece of out) parts.push(piece);
   }
   return Buffer.concat(parts);
+}
+
+/** A name from the module, shortened for a message (import names can be megabytes long). */
+function clip(name: string): string {
+  return name.length > 80 ? `${name.slice(0, 80)}… (${name.length} characters)` : name;
 }
 
 /**
@@ -147,7 +156,7 @@ export async function prepareWasm(bytes: Uint8Array, capMb: number): Promise<Web
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module !== WASI_MODULE || imp.kind !== 'function') {
       throw invalidArtifact(
-        `wasm module imports ${imp.kind} ${imp.module}.${imp.name}; only ${WASI_MODULE} functions are provided`,
+        `wasm module imports ${imp.kind} ${clip(imp.module)}.${clip(imp.name)}; only ${WASI_MODULE} functions are provided`,
       );
     }
   }

@@ -6,6 +6,7 @@
  */
 import type { Health, Runtime } from '../protocol/api.js';
 import type { Baseline, Gap, InvocationLine, Sample } from '../protocol/results.js';
+import { escapeControl } from '../terminal-text.js';
 import { Series } from './series.js';
 
 /** The chart covers the last minute in half-second buckets. */
@@ -140,15 +141,15 @@ export function reduce(state: UiState, action: UiAction): UiState {
     case 'samples':
       return addSamples(state, action.samples);
     case 'gap':
-      return { ...state, gaps: state.gaps + 1, lastError: `meter gap of ${Math.round((action.gap.to_us - action.gap.from_us) / 1000)} ms: ${action.gap.reason}` };
+      return { ...state, gaps: state.gaps + 1, lastError: escapeControl(`meter gap of ${Math.round((action.gap.to_us - action.gap.from_us) / 1000)} ms: ${action.gap.reason}`) };
     case 'error':
-      return { ...state, lastError: action.message };
+      return { ...state, lastError: escapeControl(action.message) };
     case 'progress':
       return { ...state, done: action.done, total: action.total, failed: action.failed, etaMs: action.etaMs, paused: action.paused };
     case 'stopping':
       return state.status === 'running' ? { ...state, status: 'stopping' } : state;
     case 'done':
-      return { ...state, status: action.status, phase: 'done', lastError: action.error ?? state.lastError };
+      return { ...state, status: action.status, phase: 'done', lastError: action.error === null ? state.lastError : escapeControl(action.error) };
   }
 }
 
