@@ -3,17 +3,19 @@
  * the invocations in plan order, baseline after, with the meter's sampler running alongside. It only
  * emits events — the run directory, the --ci printer and the Ink UI subscribe; none of them drives.
  *
- * Energy needs samples after a window's end (interpolation at the edge), so an invocation's line is
- * held until the sampler has read past its end (or a gap covers it) and only then attributed and
- * emitted; at the end the driver waits (bounded) for that before stopping the sampler. Lines
- * therefore come out in seq order, slightly after the invocation.
+ * An invocation's line is emitted as soon as it completes. Its energy needs samples after the
+ * window's end (interpolation at the edge), so the energy ledger (energy-ledger.ts) holds it until the
+ * meter has read past it and hands back an `energy` record then; at the end the driver waits
+ * (bounded) for the meter to cover the last windows before stopping the sampler. A meter outage thus
+ * delays energy records, never invocation lines.
  */
 import { EventEmitter } from 'node:events';
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
-import type { Baseline, Energy, Gap, InvocationLine, Sample } from '../protocol/results.js';
-import { estimateOffset, toBenchUs, type OffsetEstimate } from './clock-offset.js';
+import type { Baseline, EnergyLine, Gap, InvocationLine, Sample } from '../protocol/results.js';
+import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
+import { EnergyLedger, type Attribution } from './energy-ledger.js';
 import { planInvocations, type PlannedInvocation } from './plan.js';
 import type { Suite } from './suite.js';
 import { wakeableDelay } from '../timers.js';
@@ -25,13 +27,6 @@ export interface SampleSource {
   off(event: 'sample' | 'gap', listener: () => void): unknown;
   start(): unknown;
   stop(): unknown;
-}
-
-/** The energy functions the driver applies (src/meter/attribution.ts). Window on the bench clock. */
-export interface Attribution {
-  integrated(samples: readonly Sample[], window: { start_us: number; end_us: number }, baselineW: number | null, gaps: readonly Gap[]): Energy;
-  thesis(samples: readonly Sample[], window: { start_us: number; end_us: number }, baselineW: number | null, gaps: readonly Gap[]): Energy;
-  baseline(samples: readonly Sample[]): Baseline;
 }
 
 export interface DriverMeter {
@@ -113,16 +108,13 @@ export interface DriverEventMap {
   clock: [OffsetEstimate];
   baseline: [BaselineEvent];
   invocation: [InvocationLine];
+  /** The energy of an earlier invocation, once the meter has read past its window. */
+  energy: [EnergyLine];
   sample: [Sample];
   gap: [Gap];
   error: [DriverErrorEvent];
   progress: [ProgressEvent];
   done: [DoneEvent];
-}
-
-interface PendingLine {
-  line: InvocationLine;
-  window: { start_us: number; end_us: number } | null;
 }
 
 /** Runs a suite and emits what happens. Create, subscribe, then `await run()`. */
@@ -133,13 +125,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #offset: OffsetEstimate | null = null;
   /** Aborts the request in flight on a forced stop (stop() called twice). */
   readonly #abort = new AbortController();
-  #samples: Sample[] = [];
-  #gaps: Gap[] = [];
+  readonly #ledger: EnergyLedger | null;
+  #sampled = false;
   #baselineSamples: Sample[] | null = null;
-  /** Bench time up to which the meter has reported (a sample started after it, or a gap covers it). */
-  #coveredUs = 0;
-  #pending: PendingLine[] = [];
-  #baselineW: number | null = null;
   #stopped = false;
   #paused = false;
   #resume: (() => void) | null = null;
@@ -155,6 +143,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
     this.#o = { clockRefreshMs: 30_000, clockRounds: 8, retryDelayMs: 250, drainMs: 2000 + (options.suite.meter_interval_ms ?? 0), ...options };
     this.suite = options.suite;
     this.plan = planInvocations(options.suite);
+    this.#ledger = options.meter ? new EnergyLedger(options.meter.attribution) : null;
     // An 'error' event with no listener would throw; run errors are reported through `done` too.
     this.on('error', () => {});
   }
@@ -221,7 +210,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       let before: Baseline | null = null;
       if (meter && suite.baseline && suite.baseline.seconds > 0) {
         before = await this.#measureBaseline('before', suite.baseline.seconds, null);
-        this.#baselineW = before.power_w;
+        this.#ledger?.setBaseline(before.power_w);
       }
       let lastClock = Date.now();
       let phase: Phase | null = null;
@@ -260,7 +249,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       await this.#drainPending(this.#o.drainMs);
       await meter.source.stop();
     }
-    this.#attributeReady(true);
+    if (this.#ledger) this.#emitEnergy(this.#ledger.flush());
     if (status === 'completed' && this.#failed > 0) exitCode = ExitCode.Failures;
     const done: DoneEvent = {
       status,
@@ -283,7 +272,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
     this.emit('phase', { phase: which === 'before' ? 'baseline-before' : 'baseline-after', seconds });
     this.#baselineSamples = [];
     await this.#sleep(seconds * 1000);
-    const baseline = this.#o.meter!.attribution.baseline(this.#baselineSamples);
+    const baseline = this.#ledger!.baseline(this.#baselineSamples);
     this.#baselineSamples = null;
     const driftW = before?.power_w != null && baseline.power_w != null ? baseline.power_w - before.power_w : null;
     this.emit('baseline', { which, baseline, driftW });
@@ -303,7 +292,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
         const code = e instanceof TargetError ? e.code : 'request-failed';
         const status = e instanceof TargetError ? e.status : undefined;
         this.#failedIfMeasured(planned);
-        this.#hold(
+        this.#emitLine(
           this.#lineFor(seq, planned, sent, replied, {
             function: planned.function,
             runtime: planned.runtime,
@@ -333,7 +322,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       // Outside the try: a failure to record the line (a full disk) is not the target failing.
       const replied = nowUs();
       if (!result.ok) this.#failedIfMeasured(planned);
-      this.#hold(this.#lineFor(seq, planned, sent, replied, result));
+      this.#emitLine(this.#lineFor(seq, planned, sent, replied, result));
       return;
     }
   }
@@ -347,7 +336,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
     planned: PlannedInvocation,
     sent: number,
     replied: number,
-    result: Omit<InvocationLine, 'run_id' | 'seq' | 'rep' | 'warmup' | 'client' | 'clock' | 'energy'>,
+    result: Omit<InvocationLine, 'run_id' | 'seq' | 'rep' | 'warmup' | 'client' | 'clock' | 'energy' | 'energy_thesis'>,
   ): InvocationLine {
     const clock = this.#offset ? { offset_us: this.#offset.offset_us, uncertainty_us: this.#offset.uncertainty_us } : null;
     return {
@@ -358,60 +347,29 @@ export class Driver extends EventEmitter<DriverEventMap> {
       warmup: planned.warmup,
       client: { sent_us: sent, replied_us: replied },
       clock,
-      energy: null,
-      ...(this.#o.meter ? { energy_thesis: null } : {}),
     };
   }
 
-  /** Queues a line for attribution (or emits it at once without a meter). */
-  #hold(line: InvocationLine): void {
-    if (!this.#o.meter) {
-      this.#emitLine(line);
-      return;
-    }
-    const m = line.metrics;
-    const clock = line.clock ?? { offset_us: 0, uncertainty_us: 0 };
-    const window = m ? { start_us: toBenchUs(m.started_us, clock), end_us: toBenchUs(m.ended_us, clock) } : null;
-    this.#pending.push({ line, window });
-    this.#attributeReady(false);
-  }
-
   #onSample(sample: Sample): void {
-    this.#samples.push(sample);
+    this.#sampled = true;
     this.#baselineSamples?.push(sample);
-    if (sample.t_start_us > this.#coveredUs) this.#coveredUs = sample.t_start_us;
     this.emit('sample', sample);
-    if (this.#pending.length) this.#attributeReady(false);
-    else this.#prune();
+    this.#emitEnergy(this.#ledger!.addSample(sample));
   }
 
   #onGap(gap: Gap): void {
-    this.#gaps.push(gap);
-    if (gap.to_us > this.#coveredUs) this.#coveredUs = gap.to_us;
     this.emit('gap', gap);
-    this.#attributeReady(false);
+    this.#emitEnergy(this.#ledger!.addGap(gap));
   }
 
-  /** Attributes and emits, in order, every held line whose window the meter has read past. */
-  #attributeReady(all: boolean): void {
-    const meter = this.#o.meter;
-    while (this.#pending.length) {
-      const next = this.#pending[0]!;
-      if (!all && next.window && next.window.end_us >= this.#coveredUs) break;
-      this.#pending.shift();
-      if (meter && next.window) {
-        next.line.energy = meter.attribution.integrated(this.#samples, next.window, this.#baselineW, this.#gaps);
-        next.line.energy_thesis = meter.attribution.thesis(this.#samples, next.window, this.#baselineW, this.#gaps);
-      }
-      this.#emitLine(next.line);
-    }
-    if (!this.#pending.length) this.#drained?.();
-    this.#prune();
+  #emitEnergy(records: readonly EnergyLine[]): void {
+    for (const record of records) this.emit('energy', record);
+    if (this.#ledger?.pending === 0) this.#drained?.();
   }
 
   /** Resolves on the meter's first sample or gap, or after `limitMs` (a dead meter shows as a gap later). */
   async #firstSample(source: SampleSource, limitMs: number): Promise<void> {
-    if (this.#samples.length) return;
+    if (this.#sampled) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -425,28 +383,20 @@ export class Driver extends EventEmitter<DriverEventMap> {
     });
   }
 
-  /** Waits until every held line is attributed (the meter read past it), at most `limitMs`. */
+  /** Waits until the meter has read past every finished window, at most `limitMs`. */
   async #drainPending(limitMs: number): Promise<void> {
-    if (!this.#pending.length) return;
+    if (!this.#ledger?.pending) return;
     const delay = wakeableDelay(limitMs);
     this.#drained = delay.wake;
     await delay.done;
     this.#drained = null;
   }
 
-  /** Drops samples no held window can need (keeps memory flat at ≥ 500 samples/s). */
-  #prune(): void {
-    if (this.#samples.length < 4096) return;
-    const oldest = this.#pending.find((p) => p.window)?.window?.start_us ?? this.#o.nowUs();
-    // Keep 2 s before the oldest window: interpolation needs the sample before its start.
-    const keepFrom = oldest - 2_000_000;
-    const index = this.#samples.findIndex((s) => s.t_end_us >= keepFrom);
-    if (index > 0) this.#samples = this.#samples.slice(index);
-  }
-
+  /** Emits a finished invocation's line at once; its energy follows as an `energy` event. */
   #emitLine(line: InvocationLine): void {
     this.#emitted++;
     this.emit('invocation', line);
+    if (this.#ledger) this.#emitEnergy(this.#ledger.addInvocation(line));
   }
 
   #emitProgress(): void {

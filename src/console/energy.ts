@@ -1,6 +1,6 @@
-/** The driver's Attribution backed by src/meter/attribution.ts. */
+/** The energy ledger's Attribution backed by src/meter/attribution.ts. */
 import { attributeIntegrated, attributeThesis, estimateBaseline } from '../meter/attribution.js';
-import type { Attribution } from './driver.js';
+import type { Attribution } from './energy-ledger.js';
 
 export const meterAttribution: Attribution = {
   integrated: (samples, window, baselineW, gaps) => attributeIntegrated(samples, window, baselineW, { gaps }),

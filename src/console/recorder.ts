@@ -1,9 +1,11 @@
 /**
- * Subscribes a RunDirectory to a Driver: every invocation line and sample goes to disk as it comes,
+ * Subscribes a RunDirectory to a Driver: every invocation line, energy record and sample goes to disk
+ * as it comes,
  * run.json follows the run's state, and `finish()` writes the summary for whatever was done.
  */
 import { ExitCode } from '../errors.js';
-import type { InvocationLine, RunJson } from '../protocol/results.js';
+import type { EnergyLine, InvocationLine, RunJson } from '../protocol/results.js';
+import { joinEnergy } from '../report/energy-join.js';
 import { renderSummaryMarkdown, summarize, type Summary } from '../report/summary.js';
 import { VERSION } from '../version.js';
 import type { Driver, DoneEvent } from './driver.js';
@@ -25,6 +27,7 @@ export interface RunOutcome {
 /** Records a driver's run into `dir`. Returns the lines (in memory, for the summary) and `finish`. */
 export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string | null): { lines: InvocationLine[]; finish: (done: DoneEvent) => RunOutcome } {
   const lines: InvocationLine[] = [];
+  const energies: EnergyLine[] = [];
   let run: RunJson | null = null;
   const write = (): void => {
     if (run) dir.writeRun(run);
@@ -62,13 +65,18 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     lines.push(line);
     dir.appendInvocation(line);
   });
+  driver.on('energy', (e) => {
+    energies.push(e);
+    dir.appendEnergy(e);
+  });
   driver.on('sample', (s) => dir.appendSample(s));
   driver.on('gap', (g) => dir.appendSample(g));
 
   const finish = (done: DoneEvent): RunOutcome => {
     dir.flushSamples();
-    const summary = summarize(lines, { runId: run?.run_id ?? '' });
-    const evaluated = evaluateThresholds(driver.suite.thresholds, lines);
+    const joined = joinEnergy(lines, energies);
+    const summary = summarize(joined, { runId: run?.run_id ?? '' });
+    const evaluated = evaluateThresholds(driver.suite.thresholds, joined);
     const thresholds = done.status === 'completed' ? evaluated : withholdThresholds(evaluated, done.status);
     const json = { ...summary, status: done.status, thresholds };
     let markdown = renderSummaryMarkdown(summary);

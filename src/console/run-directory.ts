@@ -1,12 +1,13 @@
 /**
- * The run directory (DESIGN.md, "Results"): run.json rewritten atomically on every status change,
- * invocations.jsonl written line by line with a synchronous write each (so a crash or Ctrl-C right
- * after an invocation still has it on disk), samples.jsonl batched (at ≥ 500 samples/s one write per
+ * The run directory (docs/results.md): run.json rewritten atomically on every status change,
+ * invocations.jsonl written line by line with a synchronous write each as each invocation completes
+ * (so a crash, SIGKILL or Ctrl-C right after an invocation still has it on disk, whatever the meter
+ * does), energy.jsonl likewise once the meter has covered a window, samples.jsonl batched (at ≥ 500 samples/s one write per
  * sample would cost more than the sampling) and flushed at least every `flushMs`.
  */
 import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InvocationLine, RunJson, SampleLine } from '../protocol/results.js';
+import type { EnergyLine, InvocationLine, RunJson, SampleLine } from '../protocol/results.js';
 
 /** `<suite>-<YYYYMMDD-HHMMSS>` in local time, the run directory's and run_id's name. */
 export function runIdFor(suite: string, date: Date = new Date()): string {
@@ -17,6 +18,7 @@ export function runIdFor(suite: string, date: Date = new Date()): string {
 export class RunDirectory {
   readonly dir: string;
   readonly #invocations: number;
+  readonly #energy: number;
   readonly #samples: number;
   #pending: string[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -27,6 +29,7 @@ export class RunDirectory {
     this.dir = dir;
     mkdirSync(dir, { recursive: false });
     this.#invocations = openSync(join(dir, 'invocations.jsonl'), 'a');
+    this.#energy = openSync(join(dir, 'energy.jsonl'), 'a');
     this.#samples = openSync(join(dir, 'samples.jsonl'), 'a');
     this.#timer = setInterval(() => this.flushSamples(), flushMs);
     this.#timer.unref();
@@ -55,6 +58,11 @@ export class RunDirectory {
     writeSync(this.#invocations, `${JSON.stringify(line)}\n`);
   }
 
+  appendEnergy(line: EnergyLine): void {
+    if (this.#closed) return;
+    writeSync(this.#energy, `${JSON.stringify(line)}\n`);
+  }
+
   appendSample(line: SampleLine): void {
     if (this.#closed) return;
     this.#pending.push(JSON.stringify(line));
@@ -80,6 +88,7 @@ export class RunDirectory {
     this.#closed = true;
     clearInterval(this.#timer);
     closeSync(this.#invocations);
+    closeSync(this.#energy);
     closeSync(this.#samples);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The files of a run directory (DESIGN.md, "Results"): written by the console, read by the report.
- *   run.json · invocations.jsonl · samples.jsonl · summary.json · summary.md
+ *   run.json · invocations.jsonl · energy.jsonl · samples.jsonl · summary.json · summary.md
  */
 import { z } from 'zod';
 import { HealthSchema, InvocationResultSchema, RuntimeSchema } from './api.js';
@@ -55,8 +55,11 @@ export const ClockEstimateSchema = z.object({
 export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
 
 /**
- * A line of invocations.jsonl: the server's InvocationResult plus the console's bookkeeping.
- * A failed request (target down, timeout) is still a line: `ok:false`, `error`, and `metrics` null.
+ * A line of invocations.jsonl: the server's InvocationResult plus the console's bookkeeping, written
+ * and flushed as the invocation completes, whatever the meter does. A failed request (target down,
+ * timeout) is still a line: `ok:false`, `error`, and `metrics` null. Energy is not in the file: it
+ * comes later in energy.jsonl and readers join it by `seq` (docs/results.md); `energy` and
+ * `energy_thesis` here are that joined view.
  */
 export const InvocationLineSchema = InvocationResultSchema.extend({
   metrics: InvocationResultSchema.shape.metrics.nullable(),
@@ -66,13 +69,27 @@ export const InvocationLineSchema = InvocationResultSchema.extend({
   warmup: z.boolean(),
   client: z.object({ sent_us: z.number(), replied_us: z.number() }),
   clock: ClockEstimateSchema.nullable(),
-  energy: EnergySchema.nullable(),
-  /** Energy by the thesis method, for comparison (null without a meter). */
+  /** Joined from energy.jsonl (absent: no meter, or the meter never covered the window). */
+  energy: EnergySchema.nullable().optional(),
+  /** Energy by the thesis method, for comparison, joined from energy.jsonl. */
   energy_thesis: EnergySchema.nullable().optional(),
   /** Set when the request itself failed (no InvocationResult from the server). */
   request_error: z.object({ code: z.string(), message: z.string(), status: z.number().optional() }).optional(),
 });
 export type InvocationLine = z.infer<typeof InvocationLineSchema>;
+
+/**
+ * A line of energy.jsonl: the energy of invocation `seq`, appended once the meter has read past its
+ * window (so after its line in invocations.jsonl; a meter outage delays it, never the invocation).
+ * Energies are null for a line without server stamps (a failed request).
+ */
+export const EnergyLineSchema = z.object({
+  run_id: z.string(),
+  seq: z.number().int(),
+  energy: EnergySchema.nullable(),
+  energy_thesis: EnergySchema.nullable(),
+});
+export type EnergyLine = z.infer<typeof EnergyLineSchema>;
 
 export const BaselineSchema = z.object({
   seconds: z.number(),

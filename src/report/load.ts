@@ -7,7 +7,9 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { joinEnergy } from './energy-join.js';
 import {
+  EnergyLineSchema,
   InvocationLineSchema,
   RunJsonSchema,
   SampleLineSchema,
@@ -160,10 +162,14 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
           : `status is "${run.status}"${run.error ? `: ${run.error}` : ''}`,
     });
   }
-  const invocations = hasInv
+  let invocations = hasInv
     ? await readJsonl(invFile, 'invocations.jsonl', (v) => InvocationLineSchema.safeParse(v), warnings)
     : [];
   if (!hasInv) warnings.push({ file: 'invocations.jsonl', message: 'is missing: no invocation was recorded' });
+  const energyFile = path.join(dir, 'energy.jsonl');
+  if (await exists(energyFile)) {
+    invocations = joinEnergy(invocations, await readJsonl(energyFile, 'energy.jsonl', (v) => EnergyLineSchema.safeParse(v), warnings));
+  }
 
   const samples: Sample[] = [];
   const gaps: Gap[] = [];

@@ -7,7 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import type { DriverEventMap } from '../console/driver.js';
 import type { Sample, InvocationLine } from '../protocol/results.js';
-import type { UiAction } from './state.js';
+import type { EnergyItem, UiAction } from './state.js';
 
 export interface Feed {
   /** Delivers what is queued now (also called by the timer). */
@@ -21,6 +21,9 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
   let queue: UiAction[] = [];
   let samples: Sample[] = [];
   let lines: InvocationLine[] = [];
+  let energies: EnergyItem[] = [];
+  /** Measured lines whose energy has not arrived yet, by seq. */
+  const awaiting = new Map<number, InvocationLine>();
   let progress: UiAction | null = null;
   driver.on('start', (s) =>
     queue.push({ type: 'start', suite: s.suite.name, runId: s.runId, target: s.target, health: s.health, meter: s.meter.description ?? s.meter.spec, total: s.total, dir }),
@@ -28,7 +31,16 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
   driver.on('phase', (p) => queue.push({ type: 'phase', phase: p.phase, seconds: p.seconds ?? null, atMs: Date.now() }));
   driver.on('clock', (c) => queue.push({ type: 'clock', offsetUs: c.offset_us, uncertaintyUs: c.uncertainty_us }));
   driver.on('baseline', (b) => queue.push({ type: 'baseline', which: b.which, baseline: b.baseline, driftW: b.driftW }));
-  driver.on('invocation', (line) => lines.push(line));
+  driver.on('invocation', (line) => {
+    lines.push(line);
+    if (!line.warmup && line.ok && line.metrics) awaiting.set(line.seq, line);
+  });
+  driver.on('energy', (e) => {
+    const line = awaiting.get(e.seq);
+    awaiting.delete(e.seq);
+    const iso = e.energy?.isolated_energy_uwh;
+    if (line && iso !== null && iso !== undefined) energies.push({ function: line.function, runtime: line.runtime, isolatedUwh: iso });
+  });
   driver.on('sample', (s) => samples.push(s));
   driver.on('gap', (gap) => queue.push({ type: 'gap', gap }));
   driver.on('error', (e) => queue.push({ type: 'error', message: e.message, fatal: e.fatal }));
@@ -40,10 +52,12 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
     // Lines and samples before the queued events so a `done` lands after the last data.
     if (samples.length) actions.push({ type: 'samples', samples });
     if (lines.length) actions.push({ type: 'invocations', lines });
+    if (energies.length) actions.push({ type: 'energies', items: energies });
     if (progress) actions.push(progress);
     actions.push(...queue);
     samples = [];
     lines = [];
+    energies = [];
     progress = null;
     queue = [];
     if (actions.length) dispatch({ type: 'batch', actions });

@@ -65,12 +65,21 @@ export interface UiState {
   status: 'running' | 'stopping' | 'completed' | 'interrupted' | 'failed';
 }
 
+/** The energy of a measured invocation, for its function × runtime cell. */
+export interface EnergyItem {
+  function: string;
+  runtime: Runtime;
+  isolatedUwh: number;
+}
+
 export type UiAction =
   | { type: 'start'; suite: string; runId: string; target: string; health: Health | null; meter: string; total: number; dir: string }
   | { type: 'phase'; phase: UiPhase; seconds: number | null; atMs: number }
   | { type: 'clock'; offsetUs: number; uncertaintyUs: number }
   | { type: 'baseline'; which: 'before' | 'after'; baseline: Baseline; driftW: number | null }
   | { type: 'invocations'; lines: InvocationLine[] }
+  /** Isolated energies that arrived after their lines (the meter covers a window later). */
+  | { type: 'energies'; items: EnergyItem[] }
   | { type: 'samples'; samples: Sample[] }
   | { type: 'gap'; gap: Gap }
   | { type: 'error'; message: string; fatal: boolean }
@@ -138,6 +147,8 @@ export function reduce(state: UiState, action: UiAction): UiState {
       };
     case 'invocations':
       return { ...state, cells: addLines(state.cells, action.lines) };
+    case 'energies':
+      return { ...state, cells: addEnergies(state.cells, action.items) };
     case 'samples':
       return addSamples(state, action.samples);
     case 'gap':
@@ -189,6 +200,25 @@ function addLines(cells: Cell[], lines: readonly InvocationLine[]): Cell[] {
       totalUs: old.totalUs.append(p.total),
       isolatedUwh: old.isolatedUwh.append(p.iso),
     };
+  }
+  return next;
+}
+
+/** Appends late-arriving isolated energies to their cells' series (one new Cell per touched cell). */
+function addEnergies(cells: Cell[], items: readonly EnergyItem[]): Cell[] {
+  const pending = new Map<number, number[]>();
+  for (const item of items) {
+    const index = cells.findIndex((c) => c.function === item.function && c.runtime === item.runtime);
+    if (index < 0 || !Number.isFinite(item.isolatedUwh)) continue;
+    const list = pending.get(index);
+    if (list) list.push(item.isolatedUwh);
+    else pending.set(index, [item.isolatedUwh]);
+  }
+  if (pending.size === 0) return cells;
+  const next = [...cells];
+  for (const [index, values] of pending) {
+    const old = next[index] as Cell;
+    next[index] = { ...old, isolatedUwh: old.isolatedUwh.append(values) };
   }
   return next;
 }

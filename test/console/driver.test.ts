@@ -6,7 +6,7 @@ import { toBenchUs } from '../../src/console/clock-offset.js';
 import { Driver, type SampleSource } from '../../src/console/driver.js';
 import { meterAttribution } from '../../src/console/energy.js';
 import { parseSuite } from '../../src/console/suite.js';
-import type { Gap, InvocationLine, Sample } from '../../src/protocol/results.js';
+import type { EnergyLine, Gap, InvocationLine, Sample } from '../../src/protocol/results.js';
 import type { TestServer } from '../helpers/server.js';
 import { serverWith } from './helpers.js';
 
@@ -44,7 +44,7 @@ class SkewedSource extends EventEmitter<{ sample: [Sample]; gap: [Gap] }> implem
   }
 }
 
-test('the driver maps server stamps onto the bench clock (bench = server − offset) and attributes a line only after a sample past its end, the last one too', async () => {
+test('the driver maps server stamps onto the bench clock (bench = server − offset), emits each line at once and its energy only after a sample past its end, the last one too', async () => {
   const suite = parseSuite('name: skew\nruntimes: [wasm]\nrepetitions: 3\nmeter_interval_ms: 300\nfunctions:\n  - { name: factorial, inputs: [3] }\n', null);
   const source = new SkewedSource(300);
   const driver = new Driver({
@@ -56,22 +56,35 @@ test('the driver maps server stamps onto the bench clock (bench = server − off
     meter: { spec: 'test', description: null, source, attribution: meterAttribution },
   });
   let latestSampleStartUs = -Infinity;
-  const seen: { line: InvocationLine; latestSampleStartUs: number }[] = [];
+  const order: string[] = [];
+  const lines: InvocationLine[] = [];
+  const energies: { record: EnergyLine; latestSampleStartUs: number }[] = [];
   driver.on('sample', (s) => (latestSampleStartUs = Math.max(latestSampleStartUs, s.t_start_us)));
-  driver.on('invocation', (line) => seen.push({ line, latestSampleStartUs }));
+  driver.on('invocation', (line) => {
+    order.push(`line ${line.seq}`);
+    lines.push(line);
+  });
+  driver.on('energy', (record) => {
+    order.push(`energy ${record.seq}`);
+    energies.push({ record, latestSampleStartUs });
+  });
   const done = await driver.run();
   assert.equal(done.status, 'completed');
   assert.equal(done.exitCode, 0);
-  assert.deepEqual(seen.map((s) => s.line.seq), [0, 1, 2]);
-  for (const { line, latestSampleStartUs: latest } of seen) {
+  assert.deepEqual(lines.map((l) => l.seq), [0, 1, 2]);
+  assert.deepEqual(energies.map((e) => e.record.seq), [0, 1, 2]);
+  for (const seq of [0, 1, 2]) assert.ok(order.indexOf(`line ${seq}`) < order.indexOf(`energy ${seq}`), order.join(', '));
+  for (const [i, { record, latestSampleStartUs: latest }] of energies.entries()) {
+    const line = lines[i]!;
+    assert.equal(line.energy, undefined, 'lines carry no energy: it comes in its own record');
     const clock = line.clock!;
     // Loopback: the estimate finds the skew to within its uncertainty.
     assert.ok(Math.abs(clock.offset_us - SKEW_US) <= clock.uncertainty_us + 1000, `offset ${clock.offset_us} ± ${clock.uncertainty_us}`);
     const endBench = toBenchUs(line.metrics!.ended_us, clock);
-    assert.ok(latest > endBench, `seq ${line.seq} emitted before a sample started after its end (${latest} ≤ ${endBench})`);
+    assert.ok(latest > endBench, `seq ${line.seq}'s energy emitted before a sample started after its end (${latest} ≤ ${endBench})`);
     // The window on the bench clock lies among the samples: a wrong sign would put it 20 s away.
-    assert.ok(line.energy!.energy_uwh! > 0, JSON.stringify(line.energy));
-    assert.ok(Math.abs(line.energy!.avg_power_w! - 5) < 1e-9, JSON.stringify(line.energy));
+    assert.ok(record.energy!.energy_uwh! > 0, JSON.stringify(record.energy));
+    assert.ok(Math.abs(record.energy!.avg_power_w! - 5) < 1e-9, JSON.stringify(record.energy));
   }
 });
 
