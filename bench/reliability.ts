@@ -136,6 +136,7 @@ async function slowHeaders(s: Server): Promise<void> {
   for (let i = 0; i < CONNECTIONS; i++) {
     const socket = connect(s.port, HOST);
     socket.on('error', () => refused++);
+    socket.resume(); // read (and drop) what the server answers, so its close is seen
     socket.on('connect', () => {
       opened++;
       socket.write('POST /functions/fib/invoke HTTP/1.1\r\nHost: x\r\n');
@@ -147,7 +148,7 @@ async function slowHeaders(s: Server): Promise<void> {
   const alive = sockets.filter((x) => !x.destroyed && x.readyState === 'open').length;
   const p = await probe.stop();
   sockets.forEach((x) => x.destroy());
-  report('slow-headers', `${CONNECTIONS} slow connections (nofile ${NOFILE}), ${opened} opened, ${alive} still open after ${SECONDS} s; probes held ${p.ok}, failed ${p.failed}, max ${p.maxMs.toFixed(0)} ms`);
+  report('slow-headers', `${CONNECTIONS} slow connections (nofile ${NOFILE}), ${opened} opened, ${refused} reset, ${alive} still open after ${SECONDS} s; probes held ${p.ok}, failed ${p.failed}, max ${p.maxMs.toFixed(0)} ms`);
 }
 
 async function slowBody(s: Server): Promise<void> {

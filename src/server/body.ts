@@ -32,6 +32,17 @@ function idle(b: BodyLimit): HttpError {
 }
 
 /**
+ * Slowest average rate a body may arrive at, after a grace of `idleMs`: a body dribbled at 1 byte
+ * per 5 s never trips the idle deadline, and would otherwise hold its connection until node's
+ * request timeout (300 s). At 64 KiB/s a 1 MiB input has 26 s, a 256 MiB upload the full 300 s.
+ */
+export const MIN_BODY_BYTES_PER_S = 64 * 1024;
+
+function tooSlow(b: BodyLimit, deadlineMs: number): HttpError {
+  return new HttpError(408, 'body-timeout', `${b.what} arrived too slowly: not complete within ${Math.round(deadlineMs)} ms (${b.idleMs} ms (--body-timeout-ms) + its size at ${MIN_BODY_BYTES_PER_S / 1024} KiB/s)`);
+}
+
+/**
  * Feeds the body to `onChunk` under `b`'s size and idle limits; resolves once it is complete. Rejects
  * 413 as soon as it grows past the limit (declared or counted), 408 when it stalls, 400
  * `body-aborted` when the client goes away first. `onChunk` may throw to stop early.
@@ -43,9 +54,13 @@ export function receiveBody(req: IncomingMessage, b: BodyLimit, onChunk: (chunk:
     let size = 0;
     let settled = false;
     const timer = setTimeout(() => fail(idle(b)), b.idleMs);
+    const expected = Number.isFinite(declared) && declared >= 0 ? declared : b.limit;
+    const deadlineMs = b.idleMs + (1000 * expected) / MIN_BODY_BYTES_PER_S;
+    const deadline = setTimeout(() => fail(tooSlow(b, deadlineMs)), deadlineMs);
     const cleanup = (): void => {
       settled = true;
       clearTimeout(timer);
+      clearTimeout(deadline);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);

@@ -169,7 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     handler,
   );
-  capConnections(server, maxConnections);
+  capConnections(server, maxConnections, headersTimeoutMs);
   answerFramingErrors(server);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -91,6 +91,15 @@ describe('hardening: HTTP limits and error shapes', () => {
     assert.ok(closedAfterMs < 20_000, `closed after ${closedAfterMs} ms`);
   });
 
+  test('a body dribbled faster than the idle deadline still gets 408 once its rate deadline passes', async () => {
+    const head = 'POST /functions/echo/invoke HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n';
+    const { text } = await rawExchange(t.url, [head, ...'0123456789'.split('')], 300);
+    const answer = parseAnswer(text);
+    assert.equal(answer.status, 408);
+    assert.equal(answer.json.error?.code, 'body-timeout');
+    assert.match(answer.json.error?.message ?? '', /arrived too slowly/);
+  });
+
   test('headers that never finish get 408 request-timeout as JSON and the connection is closed', async () => {
     const { text } = await rawExchange(t.url, ['POST /functions/echo/invoke HTTP/1.1\r\n', 'Host: x\r\n'], 100);
     const answer = parseAnswer(text);
