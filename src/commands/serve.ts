@@ -14,6 +14,9 @@ export interface ServeFlags {
   timeoutMs?: string;
   maxMemoryMb?: string;
   queue?: string;
+  queueTimeoutMs?: string;
+  maxProcesses?: string;
+  maxContainers?: string;
   dockerSocket?: string;
   maxInputKb?: string;
   maxArtifactMb?: string;
@@ -39,6 +42,9 @@ export async function serveCommand(opts: ServeFlags): Promise<number> {
     timeoutMs: numberFlag(opts.timeoutMs, '--timeout-ms', { min: 1, integer: true }),
     maxMemoryMb: numberFlag(opts.maxMemoryMb, '--max-memory-mb', { min: 1, max: 65536, integer: true }),
     queueLimit: numberFlag(opts.queue, '--queue', { min: 0, integer: true }),
+    queueTimeoutMs: numberFlag(opts.queueTimeoutMs, '--queue-timeout-ms', { min: 1, integer: true }),
+    maxProcesses: numberFlag(opts.maxProcesses, '--max-processes', { min: 1, max: 4096, integer: true }),
+    maxContainers: numberFlag(opts.maxContainers, '--max-containers', { min: 1, max: 4096, integer: true }),
     dockerSocket: opts.dockerSocket,
     maxConnections: numberFlag(opts.maxConnections, '--max-connections', { min: 1, integer: true }),
     headersTimeoutMs: numberFlag(opts.headerTimeoutMs, '--header-timeout-ms', { min: 1, integer: true }),

@@ -49,22 +49,28 @@ export class Admission {
     this.#o = options;
   }
 
+  /** Throws 503 `busy` (with Retry-After) when every slot runs and the queue is full. */
+  refuseIfFull(): void {
+    if (this.#inFlight < this.#o.slots || this.#waiting.length < this.#o.queue) return;
+    this.#refusedBusy++;
+    throw new HttpError(
+      503,
+      'busy',
+      `${this.#o.what} is saturated: all ${this.#o.slots} slots run and ${this.#waiting.length} invocations wait (--queue); retry after the Retry-After seconds`,
+      { retryAfterS: this.#retryAfterS(this.#waiting.length) },
+    );
+  }
+
   /** Resolves with a release function once a slot is free; rejects 503 when the queue is full or the wait too long. */
   acquire(): Promise<() => void> {
     if (this.#inFlight < this.#o.slots) {
       this.#inFlight++;
       return Promise.resolve(this.#releaser());
     }
-    if (this.#waiting.length >= this.#o.queue) {
-      this.#refusedBusy++;
-      return Promise.reject(
-        new HttpError(
-          503,
-          'busy',
-          `${this.#o.what} is saturated: all ${this.#o.slots} slots run and ${this.#waiting.length} invocations wait (--queue); retry after the Retry-After seconds`,
-          { retryAfterS: this.#retryAfterS(this.#waiting.length) },
-        ),
-      );
+    try {
+      this.refuseIfFull();
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {

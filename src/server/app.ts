@@ -11,8 +11,9 @@ import { validateElf } from './artifacts.js';
 import { readBody, readFields, type BodyLimit } from './body.js';
 import type { Clock } from './clock-source.js';
 import { HttpError, notFound } from './http-error.js';
+import type { Admission } from './admission.js';
 import type { Limiter } from './limiter.js';
-import type { MetricsRegistry } from './metrics.js';
+import { renderAdmission, type MetricsRegistry } from './metrics.js';
 import { toInvocationResult } from './result.js';
 import type { DockerRuntime } from './runtimes/docker.js';
 import type { FunctionRuntime } from './runtimes/types.js';
@@ -24,6 +25,8 @@ export interface AppContext {
   store: FunctionStore;
   pool: WasmPool;
   runtimes: Record<'wasm' | 'native' | 'docker', FunctionRuntime>;
+  /** Per runtime: who runs, who waits, who is refused (docs/reliability.md, "Admission"). */
+  admission: Record<'wasm' | 'native' | 'docker', Admission>;
   docker: DockerRuntime | undefined;
   metrics: MetricsRegistry;
   token: string | undefined;
@@ -131,9 +134,18 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       if (runtime === 'component') {
         throw new HttpError(503, 'runtime-unavailable', 'the component runtime is not available yet (a later issue); use ?runtime=wasm');
       }
+      // A full queue refuses before the body is read, so a refusal under overload costs no more
+      // than the headers; a slot is taken only once the body is in (a slow body must not hold one).
+      ctx.admission[runtime].refuseIfFull();
       const input = await readBody(req, inputLimit);
       checkInput(input);
-      const raw = await ctx.runtimes[runtime].invoke(fn, input);
+      const release = await ctx.admission[runtime].acquire();
+      let raw;
+      try {
+        raw = await ctx.runtimes[runtime].invoke(fn, input);
+      } finally {
+        release();
+      }
       const { result, adjustment } = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics, adjustment);
       return result;
@@ -198,7 +210,13 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     let result;
     try {
       const fn = ctx.store.require(name);
-      const raw = await ctx.runtimes[moduleType].invoke(fn, Buffer.from(input));
+      const release = await ctx.admission[moduleType].acquire();
+      let raw;
+      try {
+        raw = await ctx.runtimes[moduleType].invoke(fn, Buffer.from(input));
+      } finally {
+        release();
+      }
       let adjustment;
       ({ result, adjustment } = toInvocationResult(name, moduleType, input, receivedUs, raw));
       ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics, adjustment);
@@ -271,7 +289,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       case 'GET /functions':
         return sendJson(res, 200, ctx.store.list());
       case 'GET /metrics':
-        return send(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+        return send(res, 200, ctx.metrics.render() + renderAdmission(ctx.admission), 'text/plain; version=0.0.4; charset=utf-8');
       case 'POST /invoke_function':
         return thesisInvoke(receivedUs, req, res);
       default:

@@ -3,6 +3,7 @@
  * (exposition format 0.0.4) for GET /metrics.
  */
 import type { Metrics } from '../protocol/api.js';
+import type { Admission, AdmissionStats } from './admission.js';
 import type { StampAdjustment } from './result.js';
 
 /** Histogram upper bounds in seconds: 100 µs (a warm wasm start) … 10 s (a slow container). */
@@ -105,4 +106,27 @@ export class MetricsRegistry {
 function labels(s: Series): string {
   // Function names match FUNCTION_NAME and runtimes are an enum: nothing to escape.
   return `function="${s.fn}",runtime="${s.runtime}"`;
+}
+
+/** Admission gauges and refusal counters per runtime, as Prometheus text (docs/api.md). */
+export function renderAdmission(admission: Record<string, Admission>): string {
+  const stats = Object.entries(admission).map(([runtime, a]) => [runtime, a.stats()] as const);
+  const gauges: Array<[string, string, (s: AdmissionStats) => number]> = [
+    ['nebula_runtime_in_flight', 'Invocations running now, by runtime.', (s) => s.inFlight],
+    ['nebula_runtime_queued', 'Invocations waiting for a slot now, by runtime.', (s) => s.queued],
+    ['nebula_runtime_slots', 'Invocations a runtime runs at once (--workers, --max-processes, --max-containers).', (s) => s.slots],
+    ['nebula_runtime_queue_limit', 'Invocations allowed to wait for a slot (--queue).', (s) => s.queue],
+  ];
+  const lines: string[] = [];
+  for (const [name, help, pick] of gauges) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [runtime, s] of stats) lines.push(`${name}{runtime="${runtime}"} ${pick(s)}`);
+  }
+  lines.push('# HELP nebula_runtime_refused_total Invocations refused with 503 before running: busy (queue full) or queue-timeout (waited past --queue-timeout-ms).');
+  lines.push('# TYPE nebula_runtime_refused_total counter');
+  for (const [runtime, s] of stats) {
+    lines.push(`nebula_runtime_refused_total{runtime="${runtime}",reason="busy"} ${s.refusedBusy}`);
+    lines.push(`nebula_runtime_refused_total{runtime="${runtime}",reason="queue-timeout"} ${s.refusedTimeout}`);
+  }
+  return lines.join('\n') + '\n';
 }

@@ -245,6 +245,34 @@ describe('hardening: connections, uploads and tokens', () => {
     }
   });
 
+  test('a saturated runtime answers 503 busy with Retry-After at once, and /metrics shows its in-flight and queued counts', async () => {
+    const t = await startTestServer({ docker: false, workers: 1, queueLimit: 1, timeoutMs: 4000 });
+    try {
+      await t.client.putArtifact('loop', 'wasm', await fixtureBytes('loop', 'wasm'));
+      const running = rawRequest(t.url, 'POST', '/functions/loop/invoke', 'x');
+      const waiting = rawRequest(t.url, 'POST', '/functions/loop/invoke', 'x');
+      let metrics = '';
+      for (let i = 0; i < 200 && !metrics.includes('nebula_runtime_queued{runtime="wasm"} 1'); i++) {
+        metrics = (await rawRequest(t.url, 'GET', '/metrics')).text;
+      }
+      assert.match(metrics, /^nebula_runtime_in_flight\{runtime="wasm"\} 1$/m);
+      assert.match(metrics, /^nebula_runtime_queued\{runtime="wasm"\} 1$/m);
+      assert.match(metrics, /^nebula_runtime_slots\{runtime="wasm"\} 1$/m);
+      const refused = await rawRequest(t.url, 'POST', '/functions/loop/invoke', 'x');
+      assert.equal(refused.status, 503);
+      assert.equal(errorCode(refused), 'busy');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.match(refused.text, /wasm is saturated/);
+      assert.equal((await running).status, 504);
+      assert.equal((await waiting).status, 504);
+      metrics = (await rawRequest(t.url, 'GET', '/metrics')).text;
+      assert.match(metrics, /^nebula_runtime_refused_total\{runtime="wasm",reason="busy"\} 1$/m);
+      assert.match(metrics, /^nebula_runtime_in_flight\{runtime="wasm"\} 0$/m);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('a whitespace-only token counts as none: a non-loopback bind is refused', async () => {
     await assert.rejects(
       startServer({ host: '0.0.0.0', port: 0, storeDir: '/nonexistent-never-opened', token: '   ', docker: false }),
