@@ -7,14 +7,15 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
 import { VERSION } from '../version.js';
-import { validateElf } from './artifacts.js';
-import { readBody, readFields, type BodyLimit } from './body.js';
+import { checkElfHeader, ELF_HEADER_BYTES, validateElf } from './artifacts.js';
+import { readBody, readFields, type BodyLimit, type HeadCheck } from './body.js';
 import type { Clock } from './clock-source.js';
 import { HttpError, notFound } from './http-error.js';
 import type { Admission } from './admission.js';
 import type { Limiter } from './limiter.js';
 import { renderAdmission, type MetricsRegistry } from './metrics.js';
 import { toInvocationResult } from './result.js';
+import { checkWasmHeader } from './wasm-module.js';
 import type { DockerRuntime } from './runtimes/docker.js';
 import type { FunctionRuntime } from './runtimes/types.js';
 import { checkName, sha256, type FunctionStore } from './store.js';
@@ -167,8 +168,15 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     }
   }
 
+  /** The first-bytes check of an upload of `kind`, refusing garbage before the rest of it arrives. */
+  function headCheck(kind: string): HeadCheck | undefined {
+    if (kind === 'wasm') return { bytes: 8, check: checkWasmHeader };
+    if (kind === 'native' && ctx.nativeSupported) return { bytes: ELF_HEADER_BYTES, check: (head) => checkElfHeader(head, ctx.arch) };
+    return undefined;
+  }
+
   async function storeArtifact(name: string, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'));
+    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'), headCheck(kind));
     if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
     if (kind === 'wasm') {
       const old = ctx.store.get(name)?.meta.wasm?.sha256;

@@ -14,11 +14,14 @@ export const ELF_MACHINE: Record<string, { machine: number; arch: string }> = {
 const MACHINE_NAMES: Record<number, string> = { 3: 'x86 (32-bit)', 40: 'arm (32-bit)', 62: 'x64', 183: 'arm64' };
 const PT_INTERP = 3;
 
-/** Checks that `bytes` is a 64-bit little-endian static ELF executable for `arch` (process.arch). */
-export function validateElf(bytes: Buffer, arch: string): void {
+/** Bytes of an ELF64 file header: what checkElfHeader needs. */
+export const ELF_HEADER_BYTES = 64;
+
+/** Throws 422 unless `bytes` starts with a 64-bit little-endian ELF executable header for `arch`. */
+export function checkElfHeader(bytes: Buffer, arch: string): void {
   const expected = ELF_MACHINE[arch];
   if (!expected) throw invalidArtifact(`native executables are not supported on a ${arch} server`);
-  if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) {
+  if (bytes.length < ELF_HEADER_BYTES || bytes.readUInt32BE(0) !== 0x7f454c46) {
     throw invalidArtifact('not an ELF executable (missing the \\x7fELF header); build it with gcc -static');
   }
   if (bytes[4] !== 2 || bytes[5] !== 1) throw invalidArtifact('only 64-bit little-endian ELF executables are supported');
@@ -32,6 +35,11 @@ export function validateElf(bytes: Buffer, arch: string): void {
         (arch === 'arm64' ? ' (aarch64-linux-gnu-gcc -static, or nebula build --arch arm64)' : ' (gcc -static)'),
     );
   }
+}
+
+/** Checks that `bytes` is a 64-bit little-endian static ELF executable for `arch` (process.arch). */
+export function validateElf(bytes: Buffer, arch: string): void {
+  checkElfHeader(bytes, arch);
   const phoff = Number(bytes.readBigUInt64LE(32));
   const phentsize = bytes.readUInt16LE(54);
   const phnum = bytes.readUInt16LE(56);

@@ -100,11 +100,32 @@ export function receiveBody(req: IncomingMessage, b: BodyLimit, onChunk: (chunk:
   });
 }
 
-/** Reads the whole body into memory under `b` (for bodies capped small: inputs, thesis forms). */
-export async function readBody(req: IncomingMessage, b: BodyLimit): Promise<Buffer> {
+/** A check of a body's first bytes, run as soon as they arrive (throws to refuse the rest). */
+export interface HeadCheck {
+  bytes: number;
+  check: (head: Buffer) => void;
+}
+
+/**
+ * Reads the whole body into memory under `b`. With `head`, its first `head.bytes` bytes are checked
+ * as soon as they are in, so e.g. 200 MB that are no wasm module are refused after the first chunk
+ * instead of after all of it.
+ */
+export async function readBody(req: IncomingMessage, b: BodyLimit, head?: HeadCheck): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await receiveBody(req, b, (chunk) => chunks.push(chunk));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  let size = 0;
+  let checked = head === undefined;
+  await receiveBody(req, b, (chunk) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (!checked && size >= head!.bytes) {
+      checked = true;
+      head!.check(Buffer.concat(chunks).subarray(0, head!.bytes));
+    }
+  });
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (!checked && body.length > 0) head!.check(body);
+  return body;
 }
 
 /**

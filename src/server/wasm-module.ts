@@ -68,11 +68,16 @@ function capLimits(r: Reader, capPages: number): number[] {
   return [flags | 0x01, ...leb(min), ...leb(Math.min(max, capPages))];
 }
 
-/** Returns a copy of the module bytes whose memories (defined or imported) have max ≤ capMb. */
-export function capMemory(bytes: Uint8Array, capMb: number): Uint8Array {
-  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+/** Throws 422 unless `head` (the first 8 bytes at least) starts like a wasm module. */
+export function checkWasmHeader(head: Uint8Array): void {
+  if (head.length < 8 || WASM_MAGIC.some((b, i) => head[i] !== b)) {
     throw invalidArtifact('not a wasm module (missing the \\0asm header)');
   }
+}
+
+/** Returns a copy of the module bytes whose memories (defined or imported) have max ≤ capMb. */
+export function capMemory(bytes: Uint8Array, capMb: number): Uint8Array {
+  checkWasmHeader(bytes);
   const capPages = Math.max(1, Math.floor(capMb * PAGES_PER_MIB));
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   const r = new Reader(bytes, 8);

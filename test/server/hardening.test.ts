@@ -273,6 +273,29 @@ describe('hardening: connections, uploads and tokens', () => {
     }
   });
 
+  test('an upload that does not start like its kind is refused with 422 from its first bytes, not after all of it', async () => {
+    const t = await startTestServer({ docker: false });
+    try {
+      const { hostname, port } = new URL(t.url);
+      for (const kind of ['wasm', 'native']) {
+        const size = 64 * 1024 * 1024;
+        const socket = connect(Number(port), hostname);
+        socket.on('error', () => undefined);
+        let answer = '';
+        socket.on('data', (c: Buffer) => (answer += c.toString()));
+        const closed = new Promise<void>((r) => socket.once('close', () => r()));
+        socket.write(`PUT /functions/junk/${kind} HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+        socket.write(Buffer.alloc(64 * 1024, 0x41)); // 64 KiB of 64 MiB, then nothing more
+        await closed;
+        assert.match(answer, /^HTTP\/1\.1 422 /, kind);
+        assert.match(answer, /"code":"invalid-artifact"/);
+      }
+      assert.equal((await rawRequest(t.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('a whitespace-only token counts as none: a non-loopback bind is refused', async () => {
     await assert.rejects(
       startServer({ host: '0.0.0.0', port: 0, storeDir: '/nonexistent-never-opened', token: '   ', docker: false }),
