@@ -51,10 +51,11 @@ function buildProgram(): Command {
 
   program
     .command('build')
-    .description('build functions: .wasm (clang, wasm32-wasi) and a static native executable (gcc)')
+    .description('build functions: .wasm (clang, wasm32-wasi), .component.wasm (WASI 0.2) and a static native executable (gcc)')
     .argument('[functions...]', 'function directories (default: every folder in functions/)')
     .addOption(new Option('--arch <arch>', 'native architecture').choices(['x64', 'arm64']))
-    .option('--no-native', 'build only the .wasm modules')
+    .option('--no-native', 'build no native executables')
+    .option('--no-component', 'build no WASI 0.2 components')
     .action(async (paths: string[], opts) => run(async () => (await import('./commands/build.js')).buildCommand(paths, opts)));
 
   program

@@ -23,9 +23,18 @@ export function functionName(dir: string): string {
 }
 
 /** Where `nebula build` puts a function's artifacts. */
-export function artifactPaths(dir: string, arch: Arch): { wasm: string; native: string } {
+export function artifactPaths(dir: string, arch: Arch): { wasm: string; component: string; native: string } {
   const name = functionName(dir);
-  return { wasm: path.join(dir, `${name}.wasm`), native: path.join(dir, 'build', `${name}-${arch}`) };
+  return {
+    wasm: path.join(dir, `${name}.wasm`),
+    component: path.join(dir, `${name}.component.wasm`),
+    native: path.join(dir, 'build', `${name}-${arch}`),
+  };
+}
+
+/** The C file linked into every component's core module (see the file for why it exists). */
+export function componentGlueSource(): string {
+  return path.join(bundledFunctionsDir(), 'nebula-component.c');
 }
 
 /** The `.c` files of a function directory, sorted so the build is the same on every machine. */

@@ -1,16 +1,19 @@
 /**
- * `nebula build` as a library: one C source → a wasm32-wasi preview1 module (clang + wasi-libc) and a
- * static native executable (gcc), so wasm, native and docker run the same program. The console and
- * `nebula demo` call buildFunctions() directly.
+ * `nebula build` as a library: one C source → a wasm32-wasi preview1 module (clang + wasi-libc), the
+ * same program as a WASI 0.2 component (the preview1 build adapted with jco's command adapter) and a
+ * static native executable (gcc), so wasm, component, native and docker run the same program. The
+ * console and `nebula demo` call buildFunctions() directly.
  */
 import { createHash } from 'node:crypto';
-import { readFile, mkdir, rename, rm } from 'node:fs/promises';
+import { readFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '../errors.js';
 import type { Arch } from '../protocol/api.js';
 import { runCompiler, type CompileFailure } from './compile.js';
-import { artifactPaths, bundledFunctionsDir, functionName, sourcesOf } from './functions.js';
+import { adaptToComponent } from './component.js';
+import { artifactPaths, bundledFunctionsDir, componentGlueSource, functionName, sourcesOf } from './functions.js';
 import {
+  COMPONENT_CORE_FLAGS,
   NATIVE_FLAGS,
   WASM_FLAGS,
   defaultToolchain,
@@ -29,6 +32,8 @@ export interface BuildOptions {
   arch?: Arch;
   /** Build the static native executable too (default true). */
   native?: boolean;
+  /** Build the WASI 0.2 component too (default true). */
+  component?: boolean;
   /** Compiler commands (default: clang, gcc, aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc). */
   toolchain?: Toolchain;
 }
@@ -43,14 +48,20 @@ export interface BuiltFunction {
   name: string;
   dir: string;
   wasm: BuiltArtifact;
+  component?: BuiltArtifact;
   native?: BuiltArtifact & { arch: Arch };
 }
 
-export type BuildEvent =
-  | { type: 'start'; name: string; kind: 'wasm' | 'native'; arch?: Arch }
-  | { type: 'done'; name: string; kind: 'wasm' | 'native'; artifact: BuiltArtifact; ms: number };
+export type BuiltKind = 'wasm' | 'component' | 'native';
 
-/** Builds each function directory in turn: the .wasm next to its source, the native binary under build/. */
+export type BuildEvent =
+  | { type: 'start'; name: string; kind: BuiltKind; arch?: Arch }
+  | { type: 'done'; name: string; kind: BuiltKind; artifact: BuiltArtifact; ms: number };
+
+/**
+ * Builds each function directory in turn: the .wasm and .component.wasm next to its source, the
+ * native binary under build/.
+ */
 export async function buildFunctions(
   dirs: string[],
   options: BuildOptions = {},
@@ -58,6 +69,7 @@ export async function buildFunctions(
 ): Promise<BuiltFunction[]> {
   const arch = options.arch ?? hostArch();
   const native = options.native ?? true;
+  const component = options.component ?? true;
   if (native && arch === undefined) {
     throw new BuildError(`cannot pick a native architecture on ${process.arch}`, { hint: 'Pass --arch x64 or --arch arm64, or --no-native.' });
   }
@@ -78,6 +90,26 @@ export async function buildFunctions(
     );
     onProgress({ type: 'done', name, kind: 'wasm', artifact: wasm, ms: performance.now() - t0 });
     const result: BuiltFunction = { name, dir, wasm };
+
+    if (component) {
+      onProgress({ type: 'start', name, kind: 'component' });
+      t0 = performance.now();
+      result.component = await compileTo(out.component, async (tmp) => {
+        const core = `${tmp}.core`;
+        try {
+          await runCompiler(
+            toolchain.clang,
+            [...WASM_FLAGS, ...COMPONENT_CORE_FLAGS, ...includes, '-o', core, ...sources, componentGlueSource()],
+            dir,
+            (failure) => wasmError(name, toolchain.clang, failure),
+          );
+          await writeFile(tmp, await adaptToComponent(name, await readFile(core)));
+        } finally {
+          await rm(core, { force: true });
+        }
+      });
+      onProgress({ type: 'done', name, kind: 'component', artifact: result.component, ms: performance.now() - t0 });
+    }
 
     if (native && arch !== undefined) {
       const gcc = toolchain.gcc[arch];

@@ -21,6 +21,12 @@ export const WASM_FLAGS = [
   '-Wl,--strip-all',
 ];
 
+/**
+ * Extra clang flags for the core module of a component: no crt1 (functions/nebula-component.c brings
+ * its own _start and cabi_realloc; the file says why). The preview1 .wasm is built without them.
+ */
+export const COMPONENT_CORE_FLAGS = ['-nostartfiles'];
+
 /** gcc flags for a static, stripped native executable (it also becomes the FROM scratch image). */
 export const NATIVE_FLAGS = [...COMMON_FLAGS, '-static', '-s'];
 

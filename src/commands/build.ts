@@ -1,22 +1,27 @@
-/** `nebula build [functions...] [--arch x64|arm64] [--no-native]`: progress per function on stderr. */
+/** `nebula build [functions...] [--arch x64|arm64] [--no-native] [--no-component]`: progress per function on stderr. */
 import { buildFunctions, resolveFunctionDirs, type BuildEvent } from '../build/index.js';
 import type { Arch } from '../protocol/api.js';
 
 export interface BuildCommandOptions {
   arch?: Arch;
   native?: boolean;
+  component?: boolean;
 }
 
 export async function buildCommand(paths: string[], opts: BuildCommandOptions): Promise<number> {
   const dirs = await resolveFunctionDirs(paths);
-  const built = await buildFunctions(dirs, { ...(opts.arch ? { arch: opts.arch } : {}), native: opts.native !== false }, printProgress);
+  const built = await buildFunctions(dirs, {
+    ...(opts.arch ? { arch: opts.arch } : {}),
+    native: opts.native !== false,
+    component: opts.component !== false,
+  }, printProgress);
   process.stderr.write(`built ${built.length} function${built.length === 1 ? '' : 's'}\n`);
   return 0;
 }
 
 function printProgress(event: BuildEvent): void {
   if (event.type === 'start') return;
-  const kind = event.kind === 'wasm' ? 'wasm  ' : 'native';
+  const kind = event.kind.padEnd(9);
   const size = `${(event.artifact.bytes / 1024).toFixed(1)} KiB`.padStart(10);
   process.stderr.write(`${event.name.padEnd(22)} ${kind} ${size}  ${event.artifact.path}  (${Math.round(event.ms)} ms)\n`);
 }

@@ -38,17 +38,32 @@ async function elfMachine(file: string): Promise<number> {
 }
 
 describe('reproducible modules', () => {
-  test('building the bundled sources elsewhere reproduces every committed .wasm byte for byte', async () => {
+  test('building the bundled sources elsewhere reproduces every committed .wasm and .component.wasm byte for byte', async () => {
     const root = path.join(tmp, 'copy');
     await cp(bundledFunctionsDir(), root, { recursive: true, filter: (src) => !/[/\\]build$/.test(src) && !src.endsWith('.wasm') });
     const built = await buildFunctions(await listFunctionDirs(root), { native: false });
     assert.deepEqual(built.map((fn) => fn.name), ['exponential', 'factorial', 'fibonacci-recursive', 'prime-number']);
     for (const fn of built) {
-      const committed = await readFile(path.join(bundledFunctionsDir(), fn.name, `${fn.name}.wasm`));
-      const rebuilt = await readFile(fn.wasm.path);
-      assert.ok(committed.equals(rebuilt), `${fn.name}.wasm differs from the committed one; run nebula build and commit it`);
+      for (const file of [`${fn.name}.wasm`, `${fn.name}.component.wasm`]) {
+        const committed = await readFile(path.join(bundledFunctionsDir(), fn.name, file));
+        const rebuilt = await readFile(path.join(root, fn.name, file));
+        assert.ok(committed.equals(rebuilt), `${file} differs from the committed one; run nebula build and commit it`);
+      }
+      assert.equal(fn.component?.path, path.join(root, fn.name, `${fn.name}.component.wasm`));
       assert.equal(fn.native, undefined);
     }
+  });
+
+  test('a component is a WASI 0.2 command: layer-1 header, wasi:cli/run exported, the preview1 module left as it was', async () => {
+    const { componentWit } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+    const bytes = await readFile(path.join(bundledFunctionsDir(), 'fibonacci-recursive', 'fibonacci-recursive.component.wasm'));
+    // \0asm, then version 0x0d and layer 1 (a core module has version 1, layer 0).
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+    const wit = await componentWit(bytes);
+    assert.match(wit, /export wasi:cli\/run@0\.2\.\d+;/);
+    assert.doesNotMatch(wit, /wasi:sockets|wasi:http/);
+    const module = new WebAssembly.Module(await readFile(path.join(bundledFunctionsDir(), 'fibonacci-recursive', 'fibonacci-recursive.wasm')));
+    assert.ok(!WebAssembly.Module.exports(module).some((e) => e.name === 'cabi_realloc'), 'the preview1 .wasm is built without the component glue');
   });
 
   test('a module is capped at 64 MiB of memory and exports only memory and _start', async () => {
@@ -74,7 +89,14 @@ describe('native builds', () => {
     assert.equal(fn?.native?.path, path.join(dir, 'build', 'answer-arm64'));
     assert.equal(fn?.native?.arch, 'arm64');
     assert.equal(await elfMachine(path.join(dir, 'build', 'answer-arm64')), 183);
-    assert.deepEqual(events, ['start answer wasm', 'done answer wasm', 'start answer native', 'done answer native']);
+    assert.deepEqual(events, [
+      'start answer wasm',
+      'done answer wasm',
+      'start answer component',
+      'done answer component',
+      'start answer native',
+      'done answer native',
+    ]);
   });
 
   test('the host build is a static x86-64 executable that runs', { skip: process.arch !== 'x64' }, async () => {
@@ -108,7 +130,7 @@ describe('errors', () => {
       assert.match(error.hint ?? '', /^Install the Debian package gcc-aarch64-linux-gnu/);
       return true;
     });
-    assert.deepEqual((await readdir(dir)).sort(), ['build', 'nocross.c', 'nocross.wasm']);
+    assert.deepEqual((await readdir(dir)).sort(), ['build', 'nocross.c', 'nocross.component.wasm', 'nocross.wasm']);
     assert.deepEqual(await readdir(path.join(dir, 'build')), [], 'no half-written binary');
   });
 
@@ -161,10 +183,11 @@ describe('nebula build (the command)', () => {
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, 'build', dir, '--arch', 'arm64'], { encoding: 'utf8' });
     assert.equal(stdout, '');
     const lines = stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 3, stderr);
+    assert.equal(lines.length, 4, stderr);
     assert.match(lines[0] ?? '', /^cli-fn +wasm +\d+\.\d KiB {2}.*cli-fn\.wasm {2}\(\d+ ms\)$/);
-    assert.match(lines[1] ?? '', /^cli-fn +native +\d+\.\d KiB {2}.*build\/cli-fn-arm64 {2}\(\d+ ms\)$/);
-    assert.equal(lines[2], 'built 1 function');
+    assert.match(lines[1] ?? '', /^cli-fn +component +\d+\.\d KiB {2}.*cli-fn\.component\.wasm {2}\(\d+ ms\)$/);
+    assert.match(lines[2] ?? '', /^cli-fn +native +\d+\.\d KiB {2}.*build\/cli-fn-arm64 {2}\(\d+ ms\)$/);
+    assert.equal(lines[3], 'built 1 function');
   });
 
   test('a folder without sources exits 2 with the message and the hint on stderr', async () => {
