@@ -23,6 +23,8 @@ export interface TargetOptions {
   token?: string | undefined;
   /** Per-request timeout for headers and body, ms. */
   timeoutMs?: number;
+  /** Keep-alive connections to the target (default 8; a load run needs one per request in flight). */
+  connections?: number;
 }
 
 /** Normalises a target URL given by a user; names the flag at fault when it is not one. */
@@ -51,7 +53,7 @@ export class TargetClient {
 
   constructor(url: string | URL, options: TargetOptions = {}) {
     this.url = typeof url === 'string' ? parseTargetUrl(url) : url;
-    this.#pool = new Pool(this.url.origin, { connections: 8, pipelining: 1 });
+    this.#pool = new Pool(this.url.origin, { connections: options.connections ?? 8, pipelining: 1 });
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
   }

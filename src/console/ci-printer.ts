@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { duration } from '../report/format.js';
+import { describeStage } from '../report/load-curves.js';
 import type { Driver } from './driver.js';
 import type { RunOutcome } from './recorder.js';
 import { escapeControl } from '../terminal-text.js';
@@ -32,6 +33,7 @@ export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000
   );
   driver.on('gap', (g) => say(`meter gap ${((g.to_us - g.from_us) / 1000).toFixed(0)} ms: ${g.reason}`));
   driver.on('error', (e) => say(`${e.fatal ? 'fatal' : 'error'}: ${e.message}`));
+  driver.on('stage', (line) => say(describeStage(line)));
   driver.on('progress', (p) => {
     const now = Date.now();
     if (now - last < everyMs && p.done !== p.total) return;

@@ -13,10 +13,13 @@ import { EventEmitter } from 'node:events';
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
-import type { Baseline, EnergyLine, Gap, InvocationLine, Sample } from '../protocol/results.js';
+import { outcomeOf, type Baseline, type EnergyLine, type Gap, type InvocationLine, type Sample, type StageLine } from '../protocol/results.js';
 import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
 import { EnergyLedger, type Attribution } from './energy-ledger.js';
+import { plannedLoadRequests, runLoad } from './load/runner.js';
+import type { StageStatus } from './load/tally.js';
 import { planInvocations, type PlannedInvocation } from './plan.js';
+import { failedRequest } from './request-failure.js';
 import type { Suite } from './suite.js';
 import { wakeableDelay } from '../timers.js';
 
@@ -114,6 +117,10 @@ export interface DriverEventMap {
   gap: [Gap];
   error: [DriverErrorEvent];
   progress: [ProgressEvent];
+  /** Under load: the stage being driven, live (about twice a second) and once when it finishes. */
+  load: [StageStatus];
+  /** Under load: a finished stage with its energy (a line of stages.jsonl). */
+  stage: [StageLine];
   done: [DoneEvent];
 }
 
@@ -137,6 +144,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #failed = 0;
   #emitted = 0;
   #startedMs = Date.now();
+  #plannedTotal: number | null = null;
 
   constructor(options: DriverOptions) {
     super();
@@ -189,7 +197,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       target: client.url.origin,
       health: this.#o.health,
       meter: { spec: meter?.spec ?? 'none', description: meter?.description ?? null },
-      total: this.plan.length,
+      total: this.#total(),
       startedAt: new Date().toISOString(),
     });
     let status: RunStatus = 'completed';
@@ -214,7 +222,11 @@ export class Driver extends EventEmitter<DriverEventMap> {
       }
       let lastClock = Date.now();
       let phase: Phase | null = null;
-      for (let seq = 0; seq < this.plan.length && !this.#stopped; seq++) {
+      if (suite.load !== 'sequential') {
+        this.emit('phase', { phase: 'measure' });
+        await this.#runLoad(before);
+      }
+      for (let seq = 0; seq < this.plan.length && !this.#stopped && suite.load === 'sequential'; seq++) {
         const planned = this.plan[seq]!;
         const wanted: Phase = planned.warmup ? 'warmup' : 'measure';
         if (wanted !== phase) this.emit('phase', { phase: (phase = wanted) });
@@ -263,6 +275,44 @@ export class Driver extends EventEmitter<DriverEventMap> {
     return done;
   }
 
+  /** Invocations the run will make (under open-loop load: requests it will schedule). */
+  #total(): number {
+    this.#plannedTotal ??= this.suite.load === 'sequential' ? this.plan.length : plannedLoadRequests(this.suite);
+    return this.#plannedTotal;
+  }
+
+  /** The `load:` section (src/console/load/): lines are emitted as they complete, energy is per stage. */
+  async #runLoad(baseline: Baseline | null): Promise<void> {
+    const { client, meter } = this.#o;
+    // Under load failures can come by the thousand: report at most one a second (all are in the lines).
+    let lastErrorMs = 0;
+    await runLoad({
+      suite: this.suite,
+      runId: this.#o.runId,
+      nowUs: this.#o.nowUs,
+      sleep: (ms) => this.#sleep(ms),
+      stopped: () => this.#stopped,
+      invoke: (name, input, runtime) => client.invoke(name, input, runtime, this.#abort.signal),
+      clock: () => (this.#offset ? { offset_us: this.#offset.offset_us, uncertainty_us: this.#offset.uncertainty_us } : null),
+      refreshClock: () => this.#refreshClock(),
+      emitLine: (line) => {
+        const outcome = outcomeOf(line);
+        if (outcome === 'failed' && !line.warmup) this.#failed++;
+        if (outcome === 'failed' && Date.now() - lastErrorMs >= 1000) {
+          lastErrorMs = Date.now();
+          this.emit('error', { message: `${line.function} on ${line.runtime} (input ${line.input}): ${line.error ?? 'failed'}`, fatal: false, seq: line.seq });
+        }
+        this.#done++;
+        // Not through the ledger: under load the windows overlap; energy is per stage (the `stage` event).
+        this.#emitLine(line, false);
+        this.#emitProgress();
+      },
+      emitStatus: (status) => this.emit('load', status),
+      emitStage: (line) => this.emit('stage', line),
+      meter: meter ? { events: this, attribution: meter.attribution, baseline, drainMs: this.#o.drainMs } : null,
+    });
+  }
+
   async #refreshClock(): Promise<void> {
     this.#offset = await estimateOffset(this.#o.client, this.#o.nowUs, this.#o.clockRounds);
     this.emit('clock', this.#offset);
@@ -288,24 +338,12 @@ export class Driver extends EventEmitter<DriverEventMap> {
         result = await client.invoke(planned.function, planned.input, planned.runtime, this.#abort.signal);
       } catch (e) {
         const replied = nowUs();
-        const message = describeError(e);
-        const code = e instanceof TargetError ? e.code : 'request-failed';
-        const status = e instanceof TargetError ? e.status : undefined;
+        const failed = failedRequest(planned, e);
+        const message = failed.error ?? describeError(e);
+        const code = failed.request_error?.code;
+        const status = failed.request_error?.status;
         this.#failedIfMeasured(planned);
-        this.#emitLine(
-          this.#lineFor(seq, planned, sent, replied, {
-            function: planned.function,
-            runtime: planned.runtime,
-            input: planned.input,
-            output: '',
-            ok: false,
-            exit_code: null,
-            start_source: 'host',
-            error: message,
-            metrics: null,
-            request_error: { code, message, ...(status === undefined ? {} : { status }) },
-          }),
-        );
+        this.#emitLine(this.#lineFor(seq, planned, sent, replied, failed));
         this.emit('error', { message: `${planned.function} on ${planned.runtime} (input ${planned.input}): ${message}`, fatal: false, seq });
         // An answer with a status (404, 504…) is the target working; no answer at all is the target gone
         // — unless we aborted the request ourselves (a forced stop).
@@ -392,15 +430,15 @@ export class Driver extends EventEmitter<DriverEventMap> {
     this.#drained = null;
   }
 
-  /** Emits a finished invocation's line at once; its energy follows as an `energy` event. */
-  #emitLine(line: InvocationLine): void {
+  /** Emits a finished invocation's line at once; its energy (when `attribute`) follows as an `energy` event. */
+  #emitLine(line: InvocationLine, attribute = true): void {
     this.#emitted++;
     this.emit('invocation', line);
-    if (this.#ledger) this.#emitEnergy(this.#ledger.addInvocation(line));
+    if (this.#ledger && attribute) this.#emitEnergy(this.#ledger.addInvocation(line));
   }
 
   #emitProgress(): void {
-    const total = this.plan.length;
+    const total = Math.max(this.#done, this.#total());
     const elapsed = Date.now() - this.#startedMs;
     const etaMs = this.#done > 0 ? Math.round((elapsed / this.#done) * (total - this.#done)) : null;
     this.emit('progress', { done: this.#done, total, failed: this.#failed, etaMs, paused: this.#paused });

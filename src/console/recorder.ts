@@ -4,8 +4,9 @@
  * run.json follows the run's state, and `finish()` writes the summary for whatever was done.
  */
 import { ExitCode } from '../errors.js';
-import type { EnergyLine, InvocationLine, RunJson } from '../protocol/results.js';
+import type { EnergyLine, InvocationLine, RunJson, StageLine } from '../protocol/results.js';
 import { joinEnergy } from '../report/energy-join.js';
+import { renderStagesMarkdown } from '../report/load-curves.js';
 import { renderSummaryMarkdown, summarize, type Summary } from '../report/summary.js';
 import { VERSION } from '../version.js';
 import type { Driver, DoneEvent } from './driver.js';
@@ -69,6 +70,11 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     energies.push(e);
     dir.appendEnergy(e);
   });
+  const stages: StageLine[] = [];
+  driver.on('stage', (line) => {
+    stages.push(line);
+    dir.appendStage(line);
+  });
   driver.on('sample', (s) => dir.appendSample(s));
   driver.on('gap', (g) => dir.appendSample(g));
 
@@ -80,6 +86,7 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     const thresholds = done.status === 'completed' ? evaluated : withholdThresholds(evaluated, done.status);
     const json = { ...summary, status: done.status, thresholds };
     let markdown = renderSummaryMarkdown(summary);
+    if (stages.length) markdown += `\n${renderStagesMarkdown(stages)}`;
     if (thresholds.length) {
       markdown += `\n## Thresholds\n\n${thresholds
         .map((t) => `- ${THRESHOLD_MARK[thresholdVerdict(t)]} ${t.label}: ${formatThresholdValue(t)}`)

@@ -2,12 +2,12 @@
  * The run directory (docs/results.md): run.json rewritten atomically on every status change,
  * invocations.jsonl written line by line with a synchronous write each as each invocation completes
  * (so a crash, SIGKILL or Ctrl-C right after an invocation still has it on disk, whatever the meter
- * does), energy.jsonl likewise once the meter has covered a window, samples.jsonl batched (at ≥ 500 samples/s one write per
+ * does), a load run's stages.jsonl as each stage ends, energy.jsonl likewise once the meter has covered a window, samples.jsonl batched (at ≥ 500 samples/s one write per
  * sample would cost more than the sampling) and flushed at least every `flushMs`.
  */
-import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnergyLine, InvocationLine, RunJson, SampleLine } from '../protocol/results.js';
+import type { EnergyLine, InvocationLine, RunJson, SampleLine, StageLine } from '../protocol/results.js';
 
 /** `<suite>-<YYYYMMDD-HHMMSS>` in local time, the run directory's and run_id's name. */
 export function runIdFor(suite: string, date: Date = new Date()): string {
@@ -61,6 +61,12 @@ export class RunDirectory {
   appendEnergy(line: EnergyLine): void {
     if (this.#closed) return;
     writeSync(this.#energy, `${JSON.stringify(line)}\n`);
+  }
+
+  /** A finished load stage (stages.jsonl exists only for load runs; a few lines, written as they come). */
+  appendStage(line: StageLine): void {
+    if (this.#closed) return;
+    appendFileSync(join(this.dir, 'stages.jsonl'), `${JSON.stringify(line)}\n`);
   }
 
   appendSample(line: SampleLine): void {

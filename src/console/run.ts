@@ -12,6 +12,7 @@ import { Sampler } from '../meter/sampler.js';
 import { attachCiPrinter, renderOutcome } from './ci-printer.js';
 import { Driver, type DriverMeter } from './driver.js';
 import { meterAttribution } from './energy.js';
+import { connectionsFor } from './load/stages.js';
 import { preflight } from './preflight.js';
 import { recordRun, type RunOutcome } from './recorder.js';
 import { RunDirectory, runIdFor } from './run-directory.js';
@@ -47,7 +48,8 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
     throw new UsageError(`suite ${suite.file ?? suite.name} has no target`, { hint: 'Add `target: http://HOST:3090` to the suite or pass --target.' });
   }
   const url = parseTargetUrl(rawTarget, options.target ? '--target' : `${suite.file ?? 'suite'}: target`);
-  const client = new TargetClient(url, { token: options.token, timeoutMs: suite.timeout_ms ?? 120_000 });
+  const connections = connectionsFor(suite.load);
+  const client = new TargetClient(url, { token: options.token, timeoutMs: suite.timeout_ms ?? 120_000, ...(connections ? { connections } : {}) });
   let meter: Meter | null = null;
   try {
     const { health } = await preflight(client, suite, options.token);

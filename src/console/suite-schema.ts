@@ -82,6 +82,50 @@ export const ThresholdSchema = z
   });
 export type Threshold = z.infer<typeof ThresholdSchema>;
 
+export const ARRIVALS = ['constant', 'poisson'] as const;
+
+/** One open-loop stage: `rate` requests per second for `seconds`. */
+export const LoadStageSchema = z.strictObject({
+  rate: z.number().positive(),
+  seconds: z.number().positive(),
+});
+
+/**
+ * The `load:` mapping (docs/suites.md, "Load"): exactly one of `concurrency` (closed loop), `rate`
+ * (one open-loop stage) or `stages` (an open-loop sweep). One strict object rather than a union of
+ * three, so a mistake is reported against the key at fault instead of "matches none of three shapes".
+ */
+export const LoadObjectSchema = z
+  .strictObject({
+    concurrency: z.number().int().min(1).optional(),
+    rate: z.number().positive().optional(),
+    stages: z.array(LoadStageSchema).min(1).optional(),
+    seconds: z.number().positive().optional(),
+    arrivals: z.enum(ARRIVALS).optional(),
+    /** Open loop: requests beyond this many in flight are recorded as dropped, never sent late. */
+    max_in_flight: z.number().int().min(1).optional(),
+    /** Seed of the Poisson arrivals (the same seed gives the same schedule). */
+    seed: z.number().int().min(0).optional(),
+  })
+  .superRefine((l, ctx) => {
+    const given = (['concurrency', 'rate', 'stages'] as const).filter((k) => l[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: given.length ? `give only one of ${given.map((k) => `\`${k}\``).join(' and ')}` : 'give one of `concurrency`, `rate` or `stages`', path: given.length ? [given[1]!] : [] });
+      return;
+    }
+    if (l.stages === undefined && l.seconds === undefined) ctx.addIssue({ code: 'custom', message: `\`${given[0]!}\` needs \`seconds\``, path: [] });
+    if (l.stages !== undefined && l.seconds !== undefined) ctx.addIssue({ code: 'custom', message: 'each stage has its own `seconds`', path: ['seconds'] });
+    if (l.concurrency !== undefined) {
+      for (const key of ['arrivals', 'max_in_flight', 'seed'] as const) {
+        if (l[key] !== undefined) ctx.addIssue({ code: 'custom', message: `\`${key}\` applies to open-loop load (\`rate\` or \`stages\`), not to \`concurrency\``, path: [key] });
+      }
+    }
+  });
+
+/** `sequential` (one invocation after the other, the default) or a load mapping. */
+export const LoadSchema = z.union([z.literal('sequential'), LoadObjectSchema]);
+export type LoadInput = z.infer<typeof LoadSchema>;
+
 export const SuiteSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use letters, digits, ".", "_" and "-" (it names the results directory)'),
   description: z.string().optional(),
@@ -107,6 +151,8 @@ export const SuiteSchema = z.strictObject({
   /** Raises the bound on total invocations (default MAX_INVOCATIONS). */
   max_invocations: z.number().int().positive().optional(),
   thresholds: z.array(ThresholdSchema).default([]),
+  /** How invocations are driven: sequential (default), closed-loop concurrency or open-loop rates. */
+  load: LoadSchema.default('sequential'),
   functions: z.array(SuiteFunctionSchema).min(1),
 });
 export type SuiteInput = z.infer<typeof SuiteSchema>;

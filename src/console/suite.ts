@@ -183,7 +183,15 @@ function describeIssue(issue: Issue, doc: Document, lineCounter: LineCounter, wh
       .join('\n  ');
   }
   if (issue.code === 'invalid_union') {
-    // Report the branch that got furthest: its issues are about the shape the user meant.
+    // Report the branch that got furthest: its issues are about the shape the user meant. A branch that
+    // failed only because the value is of another type (a mapping given where a word is allowed) is
+    // about a shape the user did not mean, so it is set aside when another branch remains.
+    const wrongType = (issues: Issue[]): boolean => issues.length === 1 && issues[0]!.path.length === 0 && (issues[0]!.code === 'invalid_type' || issues[0]!.code === 'invalid_value');
+    const meant = issue.errors.filter((b) => !wrongType(b));
+    if (meant.length === 1 && meant[0]![0]) {
+      const inner = meant[0]![0];
+      return describeIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue, doc, lineCounter, where);
+    }
     const branches = issue.errors;
     const depth = (issues: Issue[]): number => Math.max(...issues.map((i) => i.path.length));
     const best = [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
@@ -194,10 +202,10 @@ function describeIssue(issue: Issue, doc: Document, lineCounter: LineCounter, wh
   }
   const node = nodeAt(doc, path);
   const field = path.length ? formatPath(path) : '(top level)';
-  return `${locate(node ?? deepestNodeAt(doc, path), lineCounter, where)}: ${field}: ${messageOf(issue, node === undefined)}`;
+  return `${locate(node ?? deepestNodeAt(doc, path), lineCounter, where)}: ${field}: ${messageOf(issue, node === undefined, path)}`;
 }
 
-function messageOf(issue: Issue, missing: boolean): string {
+function messageOf(issue: Issue, missing: boolean, path: readonly (string | number)[]): string {
   switch (issue.code) {
     case 'invalid_type':
       if (missing) return `is required (expected ${issue.expected})`;
@@ -212,17 +220,21 @@ function messageOf(issue: Issue, missing: boolean): string {
     case 'invalid_format':
       return issue.format === 'regex' ? `${issue.message} (pattern ${issue.pattern ?? ''})` : issue.message;
     case 'invalid_union':
-      return 'expected {from, to, step?} or a list';
+      return path[path.length - 1] === 'load'
+        ? 'expected `sequential` or a mapping with `concurrency`, `rate` or `stages` (see docs/suites.md, "Load")'
+        : 'expected {from, to, step?} or a list';
     default:
       return issue.message;
   }
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'thresholds', 'functions'],
+  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'thresholds', 'load', 'functions'],
   functions: ['name', 'inputs', 'runtimes'],
   inputs: ['from', 'to', 'step'],
   baseline: ['seconds', 'after'],
+  load: ['concurrency', 'rate', 'stages', 'seconds', 'arrivals', 'max_in_flight', 'seed'],
+  stages: ['rate', 'seconds'],
   thresholds: ['metric', 'ratio', 'function', 'runtime', 'of', 'over', 'stat', 'below', 'above'],
 };
 

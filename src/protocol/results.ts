@@ -73,8 +73,12 @@ export const InvocationLineSchema = InvocationResultSchema.extend({
   energy: EnergySchema.nullable().optional(),
   /** Energy by the thesis method, for comparison, joined from energy.jsonl. */
   energy_thesis: EnergySchema.nullable().optional(),
-  /** Set when the request itself failed (no InvocationResult from the server). */
+  /** Set when the request itself failed (no InvocationResult from the server); code "dropped" under load. */
   request_error: z.object({ code: z.string(), message: z.string(), status: z.number().optional() }).optional(),
+  /** Under load: the index of the load stage (docs/results.md, "Load"). */
+  stage: z.number().int().optional(),
+  /** Under load: when the request was scheduled to be sent, bench clock µs; latency counts from here. */
+  intended_us: z.number().optional(),
 });
 export type InvocationLine = z.infer<typeof InvocationLineSchema>;
 
@@ -90,6 +94,68 @@ export const EnergyLineSchema = z.object({
   energy_thesis: EnergySchema.nullable(),
 });
 export type EnergyLine = z.infer<typeof EnergyLineSchema>;
+/** The request_error code of a request the load generator did not send (max_in_flight reached). */
+export const DROPPED = 'dropped';
+
+/** How a line ends for load accounting: every scheduled request is exactly one of these. */
+export type Outcome = 'completed' | 'failed' | 'dropped';
+
+/** completed: the function ran and succeeded; dropped: never sent; failed: everything else. */
+export function outcomeOf(line: Pick<InvocationLine, 'ok' | 'request_error'>): Outcome {
+  if (line.request_error?.code === DROPPED) return 'dropped';
+  return line.ok ? 'completed' : 'failed';
+}
+
+/** Latency percentiles of a stage, µs, counted from each request's intended send time. */
+export const StageLatencySchema = z.object({
+  n: z.number().int(),
+  p50_us: z.number().nullable(),
+  p90_us: z.number().nullable(),
+  p99_us: z.number().nullable(),
+  max_us: z.number().nullable(),
+});
+
+/**
+ * Energy of a load stage: `Energy` of the stage's whole window, plus energy per completed invocation =
+ * (stage energy − baseline power × stage duration) / completed, and its standard uncertainty.
+ */
+export const StageEnergySchema = EnergySchema.extend({
+  /** isolated_energy_uwh / completed (null without a baseline or with nothing completed). */
+  per_invocation_uwh: z.number().nullable(),
+  /** One standard uncertainty of per_invocation_uwh (docs/results.md, "Load"). */
+  per_invocation_uncertainty_uwh: z.number().nullable(),
+  /** energy_uwh / completed: without the idle baseline taken out. */
+  gross_per_invocation_uwh: z.number().nullable(),
+});
+export type StageEnergy = z.infer<typeof StageEnergySchema>;
+
+/** A line of stages.jsonl: one finished load stage of one runtime. */
+export const StageLineSchema = z.object({
+  run_id: z.string(),
+  runtime: RuntimeSchema,
+  stage: z.number().int(),
+  /** closed: `concurrency` requests in flight; open: `rate` requests per second on schedule. */
+  mode: z.enum(['closed', 'open']),
+  rate: z.number().nullable(),
+  concurrency: z.number().nullable(),
+  arrivals: z.enum(['constant', 'poisson']).nullable(),
+  seconds: z.number(),
+  /** The stage on the bench clock: first scheduled send → last answer. */
+  window: z.object({ start_us: z.number(), end_us: z.number() }),
+  sent: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  dropped: z.number().int(),
+  /** Completed invocations per second: over `seconds`, or the window when answers outlast the schedule. */
+  throughput_rps: z.number(),
+  /** Scheduled requests per second of the schedule (open loop: ≈ rate). */
+  offered_rps: z.number(),
+  latency: StageLatencySchema,
+  /** Open loop: actual send − intended send, µs (how well the generator kept its schedule). */
+  lateness: z.object({ p50_us: z.number().nullable(), p99_us: z.number().nullable(), max_us: z.number().nullable() }),
+  energy: StageEnergySchema.nullable(),
+});
+export type StageLine = z.infer<typeof StageLineSchema>;
 
 export const BaselineSchema = z.object({
   seconds: z.number(),

@@ -5,7 +5,7 @@
 import asciichart from 'asciichart';
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
-import { duration, energy } from '../report/format.js';
+import { duration, energy, sig } from '../report/format.js';
 import { CHART_SECONDS, chartSeries, sampleRate, type Cell, type UiState } from './state.js';
 
 const BAR_WIDTH = 30;
@@ -32,6 +32,31 @@ export function Header({ state }: { state: UiState }): React.JSX.Element {
         <Text color="green">{'█'.repeat(filled)}</Text>
         <Text dimColor>{'░'.repeat(BAR_WIDTH - filled)}</Text> {state.done}/{state.total} ({Math.floor(fraction * 100)}%){eta} · {phase}
         {state.failed ? <Text color="red"> · {state.failed} failed</Text> : null}
+      </Text>
+    </Box>
+  );
+}
+
+/**
+ * Under load, the stage being driven: achieved vs asked requests/s, in flight, latency p50/p99 of the
+ * stage so far (from the intended send time), failures, drops and the power now.
+ */
+export function LoadLine({ state }: { state: UiState }): React.JSX.Element | null {
+  const l = state.load;
+  if (!l) return null;
+  const asked = l.askedRps === null ? `closed loop of ${l.concurrency ?? '?'}` : `${sig(l.askedRps)} req/s asked`;
+  const lat = (us: number | null): string => (us === null ? '—' : duration(us));
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text wrap="truncate-end">
+        <Text bold>load</Text> {l.runtime} stage {l.stage + 1}/{l.stages} · {sig(l.elapsedS)}/{sig(l.seconds)} s{l.finished ? ' (done)' : ''} · {asked} ·{' '}
+        <Text color="cyan">{sig(l.achievedRps)} req/s achieved</Text>
+      </Text>
+      <Text wrap="truncate-end">
+        {l.inFlight} in flight · p50 {lat(l.p50Us)} · p99 {lat(l.p99Us)} · {l.completed} completed
+        <Text color={l.failed ? 'red' : undefined}> · {l.failed} failed</Text>
+        <Text color={l.dropped ? 'yellow' : undefined}> · {l.dropped} dropped</Text>
+        {state.currentW === null ? '' : ` · ${state.currentW.toFixed(2)} W`}
       </Text>
     </Box>
   );
@@ -143,9 +168,9 @@ export interface ScreenSize {
  * terminal makes Ink clear and redraw everything each frame (flicker), so the chart gives way first.
  * Returns null when there is no room for a useful chart.
  */
-export function chartLayout(size: ScreenSize, cells: number, hasError: boolean): { height: number; width: number } | null {
-  // header 4 · table margin+title+rows · chart margin+title · error margin+line · footer margin+line · 1 spare
-  const used = 4 + 2 + Math.max(1, cells) + 2 + (hasError ? 2 : 0) + 2 + 1;
+export function chartLayout(size: ScreenSize, cells: number, hasError: boolean, hasLoad = false): { height: number; width: number } | null {
+  // header 4 · load margin+2 lines · table margin+title+rows · chart margin+title · error margin+line · footer margin+line · 1 spare
+  const used = 4 + (hasLoad ? 3 : 0) + 2 + Math.max(1, cells) + 2 + (hasError ? 2 : 0) + 2 + 1;
   const plotRows = size.rows - used; // asciichart draws height + 1 rows
   if (plotRows < 3) return null;
   return { height: Math.min(10, plotRows - 1), width: Math.max(10, Math.min(120, size.columns - 12)) };
@@ -153,10 +178,11 @@ export function chartLayout(size: ScreenSize, cells: number, hasError: boolean):
 
 /** The whole screen. */
 export function Screen({ state, showChart, size = { columns: 80, rows: 40 } }: { state: UiState; showChart: boolean; size?: ScreenSize }): React.JSX.Element {
-  const layout = showChart ? chartLayout(size, state.cells.length, state.lastError !== null) : null;
+  const layout = showChart ? chartLayout(size, state.cells.length, state.lastError !== null, state.load !== null) : null;
   return (
     <Box flexDirection="column">
       <Header state={state} />
+      <LoadLine state={state} />
       <StatsTable cells={state.cells} />
       {layout ? <PowerChart state={state} height={layout.height} width={layout.width} /> : null}
       {state.lastError ? (

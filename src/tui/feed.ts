@@ -25,6 +25,7 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
   /** Measured lines whose energy has not arrived yet, by seq. */
   const awaiting = new Map<number, InvocationLine>();
   let progress: UiAction | null = null;
+  let load: UiAction | null = null;
   driver.on('start', (s) =>
     queue.push({ type: 'start', suite: s.suite.name, runId: s.runId, target: s.target, health: s.health, meter: s.meter.description ?? s.meter.spec, total: s.total, dir }),
   );
@@ -45,6 +46,7 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
   driver.on('gap', (gap) => queue.push({ type: 'gap', gap }));
   driver.on('error', (e) => queue.push({ type: 'error', message: e.message, fatal: e.fatal }));
   driver.on('progress', (p) => (progress = { type: 'progress', ...p }));
+  driver.on('load', (status) => (load = { type: 'load', status }));
   driver.on('done', (d) => queue.push({ type: 'done', status: d.status, error: d.error }));
 
   const flush = (): void => {
@@ -54,11 +56,13 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
     if (lines.length) actions.push({ type: 'invocations', lines });
     if (energies.length) actions.push({ type: 'energies', items: energies });
     if (progress) actions.push(progress);
+    if (load) actions.push(load);
     actions.push(...queue);
     samples = [];
     lines = [];
     energies = [];
     progress = null;
+    load = null;
     queue = [];
     if (actions.length) dispatch({ type: 'batch', actions });
   };

@@ -4,6 +4,7 @@
  * batches and are folded into a bounded ring of time buckets (the chart never holds more than
  * CHART_BUCKETS points, whatever the meter's rate).
  */
+import type { StageStatus } from '../console/load/tally.js';
 import type { Health, Runtime } from '../protocol/api.js';
 import type { Baseline, Gap, InvocationLine, Sample } from '../protocol/results.js';
 import { escapeControl } from '../terminal-text.js';
@@ -63,6 +64,8 @@ export interface UiState {
   gaps: number;
   lastError: string | null;
   status: 'running' | 'stopping' | 'completed' | 'interrupted' | 'failed';
+  /** Under load: the stage being driven (null for a sequential run). */
+  load: StageStatus | null;
 }
 
 /** The energy of a measured invocation, for its function × runtime cell. */
@@ -84,6 +87,7 @@ export type UiAction =
   | { type: 'gap'; gap: Gap }
   | { type: 'error'; message: string; fatal: boolean }
   | { type: 'progress'; done: number; total: number; failed: number; etaMs: number | null; paused: boolean }
+  | { type: 'load'; status: StageStatus }
   | { type: 'stopping' }
   | { type: 'done'; status: 'completed' | 'interrupted' | 'failed'; error: string | null }
   | { type: 'batch'; actions: UiAction[] };
@@ -115,6 +119,7 @@ export function initialState(partial: Partial<UiState> = {}): UiState {
     gaps: 0,
     lastError: null,
     status: 'running',
+    load: null,
     ...partial,
   };
 }
@@ -157,6 +162,8 @@ export function reduce(state: UiState, action: UiAction): UiState {
       return { ...state, lastError: escapeControl(action.message) };
     case 'progress':
       return { ...state, done: action.done, total: action.total, failed: action.failed, etaMs: action.etaMs, paused: action.paused };
+    case 'load':
+      return { ...state, load: action.status };
     case 'stopping':
       return state.status === 'running' ? { ...state, status: 'stopping' } : state;
     case 'done':

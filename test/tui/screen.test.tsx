@@ -86,3 +86,17 @@ test('the chart gives way when the terminal is too short for it, and grows with 
   assert.deepEqual(chartLayout({ columns: 80, rows: 20 }, 2, false), { height: 6, width: 68 });
   assert.deepEqual(chartLayout({ columns: 200, rows: 60 }, 12, true), { height: 10, width: 120 });
 });
+
+test('under load the screen shows the stage: achieved vs asked req/s, in flight, p50/p99, failures, drops and power', () => {
+  const state = reduce(stateWithRun(), {
+    type: 'load',
+    status: { runtime: 'wasm', stage: 1, stages: 3, mode: 'open', askedRps: 50, concurrency: null, achievedRps: 48.4, sent: 120, completed: 115, failed: 2, dropped: 1, inFlight: 2, p50Us: 1200, p99Us: 5300, elapsedS: 2.4, seconds: 5, finished: false },
+  });
+  const { lastFrame, unmount } = render(<Screen state={state} showChart={false} />);
+  const frame = stripAnsi(lastFrame() ?? '');
+  unmount();
+  assert.match(frame, /load wasm stage 2\/3 · 2\.4\/5 s · 50 req\/s asked · 48\.4 req\/s achieved/);
+  assert.match(frame, /2 in flight · p50 1\.2 ms · p99 5\.3 ms · 115 completed · 2 failed · 1 dropped · 4\.00 W/);
+  // A sequential run has no load line.
+  assert.doesNotMatch(stripAnsi(render(<Screen state={stateWithRun()} showChart={false} />).lastFrame() ?? ''), /^load /m);
+});

@@ -1,0 +1,79 @@
+/**
+ * Sends one load request and accounts for it: the line (with `stage` and `intended_us`) goes out as
+ * soon as the answer is in — lines of a load run therefore come in completion order, `seq` is the
+ * order they were scheduled in — and the stage's tally counts it exactly once.
+ */
+import type { Runtime } from '../../protocol/api.js';
+import { DROPPED, type ClockEstimate, type InvocationLine } from '../../protocol/results.js';
+import { failedRequest, type ResultPart } from '../request-failure.js';
+import type { StageTally } from './tally.js';
+
+/** One (function, input) of the mix a runtime's stages cycle through. */
+export interface WorkItem {
+  function: string;
+  input: string;
+}
+
+export interface SenderContext {
+  runId: string;
+  nowUs: () => number;
+  invoke: (name: string, input: string, runtime: Runtime) => Promise<ResultPart>;
+  clock: () => ClockEstimate | null;
+  emitLine: (line: InvocationLine) => void;
+}
+
+/** What a load line adds to the result part. */
+function lineOf(ctx: SenderContext, result: ResultPart, seq: number, rep: number, warmup: boolean, sent: number, replied: number, stage: number | undefined, intended: number): InvocationLine {
+  return {
+    ...result,
+    run_id: ctx.runId,
+    seq,
+    rep,
+    warmup,
+    client: { sent_us: sent, replied_us: replied },
+    clock: ctx.clock(),
+    // Invocation windows overlap under load: energy is the stage's (stages.jsonl), not the line's.
+    energy: null,
+    ...(stage === undefined ? {} : { stage }),
+    intended_us: intended,
+  };
+}
+
+/**
+ * Sends `item` to `runtime`, due at `due` (null: due now — the closed loop and warm-ups); `tally`
+ * null for a warm-up. Never rejects: a failed request is a failed line.
+ */
+export async function sendOne(ctx: SenderContext, runtime: Runtime, item: WorkItem, seq: number, due: number | null, tally: StageTally | null): Promise<void> {
+  const sent = ctx.nowUs();
+  const intendedUs = due ?? sent;
+  tally?.sending(sent - intendedUs);
+  let result: ResultPart;
+  try {
+    result = await ctx.invoke(item.function, item.input, runtime);
+  } catch (error) {
+    result = failedRequest({ ...item, runtime }, error);
+  }
+  const replied = ctx.nowUs();
+  tally?.settled(result.ok ? 'completed' : 'failed', replied - intendedUs, replied);
+  ctx.emitLine(lineOf(ctx, result, seq, tally ? seq : 0, tally === null, sent, replied, tally?.spec.index, intendedUs));
+}
+
+/** Records a request the open loop did not send because `maxInFlight` were already in flight. */
+export function dropOne(ctx: SenderContext, runtime: Runtime, item: WorkItem, seq: number, intendedUs: number, tally: StageTally, maxInFlight: number): void {
+  const now = ctx.nowUs();
+  tally.droppedOne(now);
+  const message = `not sent: ${maxInFlight} requests were already in flight (load.max_in_flight)`;
+  const result: ResultPart = {
+    function: item.function,
+    runtime,
+    input: item.input,
+    output: '',
+    ok: false,
+    exit_code: null,
+    start_source: 'host',
+    error: message,
+    metrics: null,
+    request_error: { code: DROPPED, message },
+  };
+  ctx.emitLine(lineOf(ctx, result, seq, seq, false, now, now, tally.spec.index, intendedUs));
+}
