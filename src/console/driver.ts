@@ -9,7 +9,7 @@
  * (bounded) for the meter to cover the last windows before stopping the sampler. A meter outage thus
  * delays energy records, never invocation lines.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
@@ -154,6 +154,8 @@ export class Driver extends EventEmitter<DriverEventMap> {
     this.#ledger = options.meter ? new EnergyLedger(options.meter.attribution) : null;
     // An 'error' event with no listener would throw; run errors are reported through `done` too.
     this.on('error', () => {});
+    // Every request in flight listens for the forced stop: under load that is hundreds at once.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   get paused(): boolean {

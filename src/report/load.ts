@@ -13,10 +13,12 @@ import {
   InvocationLineSchema,
   RunJsonSchema,
   SampleLineSchema,
+  StageLineSchema,
   type Gap,
   type InvocationLine,
   type RunJson,
   type Sample,
+  type StageLine,
 } from '../protocol/results.js';
 
 /** Something the report could not use, with where it is. */
@@ -35,6 +37,8 @@ export interface LoadedRun {
   invocations: InvocationLine[];
   samples: Sample[];
   gaps: Gap[];
+  /** A load run's finished stages (stages.jsonl; empty for a sequential run). */
+  stages: StageLine[];
   /** Whether summary.json exists (it is written at the end: its absence means the run did not finish). */
   finished: boolean;
   warnings: RunWarning[];
@@ -188,9 +192,11 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
       message: `meter gap of ${((g.to_us - g.from_us) / 1e6).toFixed(1)} s (${g.reason}): energy in it is not attributed`,
     });
   }
+  const stageFile = path.join(dir, 'stages.jsonl');
+  const stages = (await exists(stageFile)) ? await readJsonl(stageFile, 'stages.jsonl', (v) => StageLineSchema.safeParse(v), warnings) : [];
   const finished = await exists(path.join(dir, 'summary.json'));
   if (!finished) warnings.push({ file: 'summary.json', message: 'is missing: the run did not finish; reporting what was recorded' });
-  return { dir, label: runLabel(dir, run), run, invocations, samples, gaps, finished, warnings };
+  return { dir, label: runLabel(dir, run), run, invocations, samples, gaps, stages, finished, warnings };
 }
 
 /** Loads several runs and makes their labels unique (two runs on one target get their directory names). */

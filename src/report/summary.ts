@@ -4,7 +4,7 @@
  * `summarize` at the end of a run (and on Ctrl-C); `nebula report` builds its comparison on top.
  */
 import type { Runtime } from '../protocol/api.js';
-import type { InvocationLine } from '../protocol/results.js';
+import { outcomeOf, type InvocationLine } from '../protocol/results.js';
 import { duration, energy } from './format.js';
 import { describe, type Describe } from './stats.js';
 
@@ -61,6 +61,8 @@ export interface Counts {
   warmups: number;
   /** Non-warm-up invocations that failed (function error, timeout, request error), excluded. */
   errors: number;
+  /** Under open-loop load: requests never sent because load.max_in_flight were in flight (present when > 0). */
+  dropped?: number;
 }
 
 /** Statistics of one function × runtime (optionally one input). */
@@ -89,12 +91,14 @@ export function countLines(lines: readonly InvocationLine[]): Counts {
   let warmups = 0;
   let errors = 0;
   let measured = 0;
+  let dropped = 0;
   for (const l of lines) {
     if (l.warmup) warmups++;
     else if (isMeasured(l)) measured++;
+    else if (outcomeOf(l) === 'dropped') dropped++;
     else errors++;
   }
-  return { invocations: lines.length, measured, warmups, errors };
+  return { invocations: lines.length, measured, warmups, errors, ...(dropped ? { dropped } : {}) };
 }
 
 /** Distribution of every metric over the measured lines. */
@@ -146,7 +150,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
   const out: string[] = [];
   out.push(`# Run summary${summary.run_id ? ` — ${summary.run_id}` : ''}`, '');
   out.push(
-    `${t.invocations} invocations: ${t.measured} measured, ${t.warmups} warm-up (excluded), ${t.errors} failed (excluded).`,
+    `${t.invocations} invocations: ${t.measured} measured, ${t.warmups} warm-up (excluded), ${t.errors} failed (excluded)${t.dropped ? `, ${t.dropped} dropped (not sent: load.max_in_flight was reached)` : ''}.`,
     '',
   );
   if (summary.groups.length === 0) {
@@ -156,6 +160,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
   const hasEnergy = summary.groups.some((g) => g.metrics.energy_uwh.n > 0);
   const head = ['function', 'runtime', 'n', 'errors', 'warm-up', 'startup p50', 'startup p95', 'exec p50', 'total p50', 'total p95'];
   if (hasEnergy) head.push('energy p50', 'isolated p50');
+  if (t.dropped) head.push('dropped');
   out.push(`| ${head.join(' | ')} |`, `| ${head.map((h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
   for (const g of summary.groups) {
     const m = g.metrics;
@@ -172,6 +177,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
       duration(m.total_us.p95),
     ];
     if (hasEnergy) row.push(energy(m.energy_uwh.median), energy(m.isolated_energy_uwh.median));
+    if (t.dropped) row.push(String(g.dropped ?? 0));
     out.push(`| ${row.join(' | ')} |`);
   }
   out.push('');

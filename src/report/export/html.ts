@@ -12,10 +12,11 @@ import { quantile } from '../stats.js';
 import type { LoadedRun } from '../load.js';
 import type { ReportContext } from './context.js';
 import { CHARTS_JS } from './html-charts.js';
+import { loadCharts, loadTables } from './html-load.js';
 import { metricsOf, ratioWithCi } from './markdown.js';
 
 // Okabe–Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale print.
-const COLORS: Record<Runtime, string> = { wasm: '#0072b2', component: '#cc79a7', native: '#009e73', docker: '#e69f00' };
+export const COLORS: Record<Runtime, string> = { wasm: '#0072b2', component: '#cc79a7', native: '#009e73', docker: '#e69f00' };
 /** Pixel-ish resolution of the power timeline: min/max of each of this many buckets. */
 const TIMELINE_BUCKETS = 1000;
 
@@ -183,6 +184,7 @@ export function targetCharts(run: LoadedRun, t: TargetReport, index: number): Ch
   charts.push(boxChart(`t${index}-box-total`, run, t, 'total_us'));
   if (energyMetric) charts.push(boxChart(`t${index}-box-energy`, run, t, energyMetric));
   charts.push(timelineChart(`t${index}-timeline`, run, t));
+  charts.push(...loadCharts(run.stages, `t${index}`, COLORS));
   return charts.filter((c): c is ChartSpec => c !== undefined);
 }
 
@@ -212,7 +214,7 @@ export function serialize({ report, runs }: ReportContext): string {
       : '';
     const figures = cs.map((c) => `<figure><figcaption>${escapeHtml(c.title)}</figcaption><div class="chart" id="${c.id}"></div></figure>`).join('\n');
     sections.push(
-      `<section><h2>${escapeHtml(t.label)}</h2><p>Run ${escapeHtml(t.run_id ?? '(unknown)')} (${escapeHtml(t.status)}). ${t.counts.invocations} invocations: ${t.counts.measured} measured, ${t.counts.warmups} warm-up and ${t.counts.errors} failed (excluded).</p>${warn}${headlineTable(t)}\n${figures}</section>`,
+      `<section><h2>${escapeHtml(t.label)}</h2><p>Run ${escapeHtml(t.run_id ?? '(unknown)')} (${escapeHtml(t.status)}). ${t.counts.invocations} invocations: ${t.counts.measured} measured, ${t.counts.warmups} warm-up and ${t.counts.errors} failed (excluded).</p>${warn}${headlineTable(t)}${loadTables(run.stages)}\n${figures}</section>`,
     );
   });
   // "<" escaped so no data string can close the script element.

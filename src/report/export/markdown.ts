@@ -3,6 +3,7 @@ import type { Comparison, FunctionReport, MetricFigure, Report, TargetReport } f
 import { pValue, ratio } from '../format.js';
 import type { Interval } from '../stats.js';
 import { formatMetric, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
+import { renderStagesMarkdown } from '../load-curves.js';
 import type { ReportContext } from './context.js';
 
 const row = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -115,13 +116,17 @@ function sideBySide(report: Report): string[] {
 }
 
 /** Serializes the report as Markdown. */
-export function serialize({ report }: ReportContext): string {
+export function serialize({ report, runs }: ReportContext): string {
   const out: string[] = ['# Nebula report', ''];
   out.push(
     `Baseline runtime: **${report.baseline}**. Figures are medians with ${Math.round(report.level * 100)}% percentile-bootstrap confidence intervals in brackets (${report.resamples} resamples, seed ${report.seed}); warm-up and failed invocations are excluded and counted.`,
     '',
   );
   if (report.targets.length > 1) out.push(...sideBySide(report));
-  for (const t of report.targets) out.push(...targetSection(t, report));
+  report.targets.forEach((t, i) => {
+    out.push(...targetSection(t, report));
+    const stages = runs[i]?.stages ?? [];
+    if (stages.length) out.push(renderStagesMarkdown(stages, '###'));
+  });
   return out.join('\n');
 }
