@@ -31,9 +31,8 @@ function lineOf(ctx: SenderContext, result: ResultPart, seq: number, rep: number
     rep,
     warmup,
     client: { sent_us: sent, replied_us: replied },
+    // No energy, ever: windows overlap under load, so energy is the stage's (stages.jsonl).
     clock: ctx.clock(),
-    // Invocation windows overlap under load: energy is the stage's (stages.jsonl), not the line's.
-    energy: null,
     ...(stage === undefined ? {} : { stage }),
     intended_us: intended,
   };

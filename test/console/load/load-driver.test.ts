@@ -37,7 +37,7 @@ class StepSource extends EventEmitter<{ sample: [Sample]; gap: [Gap] }> implemen
   }
 }
 
-async function run(yaml: string, watts: (phase: string) => number = () => 5): Promise<{ lines: InvocationLine[]; stages: StageLine[]; live: StageStatus[]; exitCode: number; status: string }> {
+async function run(yaml: string, watts: (phase: string) => number = () => 5): Promise<{ lines: InvocationLine[]; stages: StageLine[]; live: StageStatus[]; energies: number; exitCode: number; status: string }> {
   const suite = parseSuite(yaml, null);
   let phase = 'clock';
   const source = new StepSource(() => watts(phase));
@@ -47,16 +47,18 @@ async function run(yaml: string, watts: (phase: string) => number = () => 5): Pr
   const lines: InvocationLine[] = [];
   const stages: StageLine[] = [];
   const live: StageStatus[] = [];
+  let energies = 0;
+  driver.on('energy', () => energies++);
   driver.on('invocation', (l) => lines.push(l));
   driver.on('stage', (s) => stages.push(s));
   driver.on('load', (s) => live.push(s));
   const done = await driver.run();
   await client.close();
-  return { lines, stages, live, exitCode: done.exitCode, status: done.status };
+  return { lines, stages, live, energies, exitCode: done.exitCode, status: done.status };
 }
 
 test('an open-loop sweep on two runtimes: every scheduled request is one line, and sent = completed + failed + dropped in every stage', async () => {
-  const { lines, stages, live, exitCode } = await run(
+  const { lines, stages, live, energies, exitCode } = await run(
     'name: sweep\nruntimes: [wasm, native]\nwarmup: 1\nload: { arrivals: poisson, seed: 7, max_in_flight: 32, stages: [{ rate: 20, seconds: 0.5 }, { rate: 60, seconds: 0.5 }] }\nfunctions:\n  - { name: fibonacci-recursive, inputs: [1, 2, 3] }\n',
   );
   assert.equal(exitCode, 0);
@@ -76,8 +78,9 @@ test('an open-loop sweep on two runtimes: every scheduled request is one line, a
   assert.equal(new Set(lines.map((l) => l.seq)).size, lines.length);
   // Warm-ups: one per runtime, sequential, not in any stage.
   assert.deepEqual(lines.filter((l) => l.warmup).map((l) => [l.runtime, l.stage]), [['wasm', undefined], ['native', undefined]]);
-  // Load lines carry no per-invocation energy: windows overlap; energy is per stage.
-  assert.ok(lines.every((l) => l.energy === null));
+  // Load lines get no per-invocation energy (no energy event): windows overlap; energy is per stage.
+  assert.ok(lines.every((l) => l.energy === undefined));
+  assert.equal(energies, 0);
   assert.ok(live.some((s) => !s.finished) && live.filter((s) => s.finished).length === 4);
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { arrivalOffsets } from '../../../src/console/load/schedule.js';
 import { stagesOf } from '../../../src/console/load/stages.js';
-import { parseSuite } from '../../../src/console/suite.js';
+import { loadSuite, parseSuite } from '../../../src/console/suite.js';
 import { SuiteError } from '../../../src/errors.js';
 
 const HEAD = 'name: t\nruntimes: [wasm]\nfunctions:\n  - { name: fibonacci-recursive, inputs: [1] }\n';
@@ -61,4 +61,13 @@ test('poisson arrivals: the same seed gives the same schedule, another seed anot
   // 10,000 expected; a Poisson count's sd is 100, so ±500 is five sd.
   assert.ok(Math.abs(a.length - 10_000) < 500, String(a.length));
   assert.ok(a.every((t, i) => t < 100e6 && (i === 0 || t >= a[i - 1]!)));
+});
+
+test('suites/load.yaml is a short open-loop sweep over wasm, docker and native', async () => {
+  const suite = await loadSuite('suites/load.yaml');
+  assert.deepEqual(suite.runtimes, ['wasm', 'docker', 'native']);
+  const stages = stagesOf(suite.load);
+  assert.ok(stages.length >= 2 && stages.every((s) => s.mode === 'open'));
+  // Short: the stages of all three runtimes together stay well under a minute.
+  assert.ok(3 * stages.reduce((t, s) => t + s.seconds, 0) <= 20);
 });
