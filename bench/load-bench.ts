@@ -69,7 +69,7 @@ function freePort(): Promise<number> {
 }
 
 /** The console's load generator as `nebula console` runs it (driver, recorder, run directory), no meter. */
-async function consoleStage(url: string, load: string): Promise<StageLine> {
+async function consoleStage(url: string, load: string): Promise<StageLine & { cpuUsPerRequest: number }> {
   const suite = parseSuite(`name: load-bench\nruntimes: [wasm]\nload: ${load}\nfunctions:\n  - { name: constant, inputs: [1] }\n`, null);
   const out = await mkdtemp(join(tmpdir(), 'nebula-load-bench-'));
   const client = new TargetClient(url, { connections: connectionsFor(suite.load) ?? 8 });
@@ -79,9 +79,10 @@ async function consoleStage(url: string, load: string): Promise<StageLine> {
     const recorder = recordRun(driver, dir, null);
     let stage: StageLine | undefined;
     driver.on('stage', (s) => (stage = s));
+    const cpu = process.cpuUsage();
     recorder.finish(await driver.run());
     if (!stage) throw new Error('no stage finished');
-    return stage;
+    return { ...stage, cpuUsPerRequest: cpuPer(cpu, stage.completed) };
   } finally {
     await client.close();
     await rm(out, { recursive: true, force: true });
@@ -89,7 +90,8 @@ async function consoleStage(url: string, load: string): Promise<StageLine> {
 }
 
 /** autocannon against `url` (POST body "1"); returns completed requests per second and latency p99 (ms). */
-async function cannon(url: string, options: { connections: number; seconds: number; overallRate?: number }): Promise<{ rps: number; p99Ms: number; errors: number }> {
+async function cannon(url: string, options: { connections: number; seconds: number; overallRate?: number }): Promise<{ rps: number; p99Ms: number; errors: number; cpuUsPerRequest: number }> {
+  const cpu = process.cpuUsage();
   const result = await autocannon({
     url,
     method: 'POST',
@@ -98,7 +100,13 @@ async function cannon(url: string, options: { connections: number; seconds: numb
     duration: options.seconds,
     ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
-  return { rps: result.requests.total / (result.duration || options.seconds), p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  return { rps: result.requests.total / (result.duration || options.seconds), p99Ms: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerRequest: cpuPer(cpu, result.requests.total) };
+}
+
+/** CPU time (user + system) this process spent since `since`, per request: the generator's own cost. */
+function cpuPer(since: NodeJS.CpuUsage, requests: number): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / Math.max(1, requests);
 }
 
 const f = (x: number, d = 1): string => x.toFixed(d);
@@ -111,25 +119,25 @@ const invokePath = '/functions/constant/invoke?runtime=wasm';
 try {
   // 1. Open loop: schedule accuracy.
   console.log('\n## Open loop against a constant-answer endpoint\n');
-  console.log('| round | generator | asked | achieved | achieved / asked | send lateness p50 / p99 / max | latency p99 |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| round | generator | asked | achieved | achieved / asked | send lateness p50 / p99 / max | latency p99 | generator CPU / request |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (let round = 1; round <= ROUNDS; round++) {
     const s = await consoleStage(constantUrl, `{ rate: ${RATE}, seconds: ${SECONDS}, max_in_flight: 256 }`);
     const good = Math.abs(s.throughput_rps / RATE - 1) <= 0.01 && (s.lateness.p99_us ?? Infinity) <= 1000;
-    console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended |`);
+    console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended | ${f(s.cpuUsPerRequest, 0)} µs |`);
     const a = await cannon(`${constantUrl}${invokePath}`, { connections: 100, seconds: SECONDS, overallRate: RATE });
-    console.log(`| ${round} | autocannon overallRate | ${RATE}/s | ${f(a.rps)}/s | ${f(a.rps / RATE, 4)} | (not reported) | ${f(a.p99Ms, 3)} ms from actual send |`);
+    console.log(`| ${round} | autocannon overallRate | ${RATE}/s | ${f(a.rps)}/s | ${f(a.rps / RATE, 4)} | (not reported) | ${f(a.p99Ms, 3)} ms from actual send | ${f(a.cpuUsPerRequest, 0)} µs |`);
   }
 
   // 2. Closed loop: throughput against autocannon's.
   console.log(`\n## Closed loop of ${CONNECTIONS} against the same endpoint\n`);
-  console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) |');
-  console.log('| --- | ---: | ---: | ---: |');
+  console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) | CPU / request: console, autocannon |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
   for (let round = 1; round <= ROUNDS; round++) {
     const s = await consoleStage(constantUrl, `{ concurrency: ${CONNECTIONS}, seconds: ${SECONDS} }`);
     const a = await cannon(`${constantUrl}${invokePath}`, { connections: CONNECTIONS, seconds: SECONDS });
     const ratio = s.throughput_rps / a.rps;
-    console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} |`);
+    console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} | ${f(s.cpuUsPerRequest, 0)} µs, ${f(a.cpuUsPerRequest, 0)} µs |`);
   }
 
   // 3. Server saturation: fibonacci-recursive 1 on wasm vs the bare constant server, both by autocannon.
