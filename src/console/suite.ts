@@ -7,6 +7,7 @@ import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, par
 import type { z } from 'zod';
 import { SuiteError, describeError } from '../errors.js';
 import type { Runtime } from '../protocol/api.js';
+import { stagesOf } from './load/stages.js';
 import { MAX_INPUTS, MAX_INVOCATIONS, SuiteSchema, type SuiteInput, type Threshold } from './suite-schema.js';
 
 export interface SuiteFunction {
@@ -98,6 +99,15 @@ export function parseSuite(text: string, file: string | null): Suite {
     throw new SuiteError(
       `${locate(node, lineCounter, where)}: the suite makes ${total.toLocaleString('en-US')} invocations, more than the limit of ${maxInvocations.toLocaleString('en-US')}`,
       { hint: 'Lower repetitions or the input ranges, or raise the bound with `max_invocations:` in the suite (the plan holds ~100 bytes per invocation in memory).' },
+    );
+  }
+  // Under open-loop load the schedule, not the plan, says how many requests go out (and lines are kept).
+  const runtimes = new Set(functions.flatMap((f) => f.runtimes)).size;
+  const scheduled = stagesOf(suite.load).reduce((n, s) => n + (s.mode === 'open' ? Math.ceil(s.rate * s.seconds) : 0), 0) * runtimes;
+  if (scheduled > maxInvocations) {
+    throw new SuiteError(
+      `${locate(nodeAt(doc, ['load']), lineCounter, where)}: load: the stages schedule about ${scheduled.toLocaleString('en-US')} requests, more than the limit of ${maxInvocations.toLocaleString('en-US')}`,
+      { hint: 'Lower the rates or seconds, or raise the bound with `max_invocations:` in the suite (every request is a line kept in memory for the summary).' },
     );
   }
   const names = new Set<string>();

@@ -43,6 +43,7 @@ test('bad load sections are errors naming the file, line, column and field', () 
   assert.equal(loadError('\n  stages:\n    - { rate: 5, seconds: 1 }\n    - { rate: -1, seconds: 1 }'), 'suites/t.yaml:8:15: load.stages[1].rate: must be > 0');
   assert.equal(loadError('\n  stages:\n    - { rate: 5, secs: 1 }'), 'suites/t.yaml:7:7: load.stages[0].seconds: is required (expected number)');
   assert.equal(loadError(' {}'), 'suites/t.yaml:5:7: load: give one of `concurrency`, `rate` or `stages`');
+  assert.equal(loadError(' { rate: 1000, seconds: 3600 }'), 'suites/t.yaml:5:7: load: the stages schedule about 3,600,000 requests, more than the limit of 1,000,000');
   assert.equal(loadError(' { concurrency: 0.5, seconds: 1 }'), 'suites/t.yaml:5:22: load.concurrency: expected an integer');
 });
 
