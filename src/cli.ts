@@ -16,6 +16,23 @@ async function run(body: () => Promise<ExitResult>): Promise<void> {
   if (typeof code === 'number') process.exitCode = code;
 }
 
+const DEFAULT_TARGET = 'http://127.0.0.1:3090';
+
+/** --target, also from NEBULA_TARGET (a flag given wins over the environment). */
+function targetOption(description: string): Option {
+  return new Option('--target <url>', description).env('NEBULA_TARGET');
+}
+
+/** --token, also from NEBULA_TOKEN (keeps the token out of shell history and `ps`). */
+function tokenOption(description = 'the server token'): Option {
+  return new Option('--token <token>', description).env('NEBULA_TOKEN');
+}
+
+/** --meter, also from NEBULA_METER (so a suite need not hard-code a lab's PDU address). */
+function meterOption(description: string): Option {
+  return new Option('--meter <spec>', description).env('NEBULA_METER');
+}
+
 function buildProgram(): Command {
   const program = new Command('nebula')
     .description('Measure what WebAssembly saves over containers: cold start, run time and energy per invocation.')
@@ -30,7 +47,7 @@ function buildProgram(): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '3090')
     .option('--store <dir>', 'function store directory (survives restarts)', '.nebula/store')
-    .option('--token <token>', 'require Authorization: Bearer <token> on mutating endpoints (env NEBULA_TOKEN)')
+    .addOption(tokenOption('require Authorization: Bearer <token> on mutating endpoints'))
     .option('--workers <n>', 'wasm worker threads (default: number of CPUs)')
     .option('--timeout-ms <ms>', 'stop a function after this long (504)', '30000')
     .option('--max-memory-mb <mb>', 'memory cap per wasm instance and container', '256')
@@ -62,8 +79,8 @@ function buildProgram(): Command {
     .command('deploy')
     .description('upload built functions (or artifacts by path) to a target')
     .argument('[functions...]', 'function directories or artifact files (default: every folder in functions/)')
-    .option('--target <url>', 'the nebula serve to deploy to', 'http://127.0.0.1:3090')
-    .option('--token <token>', 'the server token (env NEBULA_TOKEN)')
+    .addOption(targetOption('the nebula serve to deploy to').default(DEFAULT_TARGET))
+    .addOption(tokenOption())
     .option('--name <name>', 'function name for artifact files (or a single function directory)')
     .option('--no-native', 'upload only the .wasm of function directories')
     .action(async (paths: string[], opts) => run(async () => (await import('./commands/deploy.js')).deployCommand(paths, opts)));
@@ -74,7 +91,8 @@ function buildProgram(): Command {
     .argument('<name>', 'function name')
     .argument('[input]', 'input text (default: read from stdin when piped, else empty)')
     .option('--runtime <runtime>', 'wasm, component, docker or native', 'wasm')
-    .option('--target <url>', 'the nebula serve to call', 'http://127.0.0.1:3090')
+    .addOption(targetOption('the nebula serve to call').default(DEFAULT_TARGET))
+    .addOption(tokenOption())
     .action(async (name: string, input: string | undefined, opts) =>
       run(async () => (await import('./commands/invoke.js')).invokeCommand(name, input, opts)),
     );
@@ -85,10 +103,26 @@ function buildProgram(): Command {
     .argument('<suite>', 'suite file, e.g. suites/quick.yaml')
     .option('--ci', 'no UI: progress on stderr, summary on stdout (exit codes: nebula --help)')
     .option('--out <dir>', 'results directory', 'results')
-    .option('--target <url>', 'override the suite target')
-    .option('--meter <spec>', 'override the suite meter: modbus://HOST[:PORT][?unit=N&map=NAME], sim, rapl, none')
-    .option('--token <token>', 'the server token (env NEBULA_TOKEN)')
+    .addOption(targetOption('override the suite target'))
+    .addOption(meterOption('override the suite meter: modbus://HOST[:PORT][?unit=N&map=NAME], sim, rapl, none'))
+    .addOption(tokenOption())
     .action(async (suite: string, opts) => run(async () => (await import('./commands/console.js')).consoleCommand(suite, opts)));
+
+  program
+    .command('bench')
+    .description('a quick comparison without a suite file, hyperfine-style: one function, one input, several runtimes')
+    .argument('<function>', 'a deployed function, e.g. fibonacci-recursive')
+    .argument('[input]', 'its input text, e.g. 30')
+    .option('--runtimes <list>', 'comma-separated runtimes to compare', 'wasm')
+    .option('-n, --runs <n>', 'measured invocations per runtime', '10')
+    .option('--warmup <n>', 'discarded invocations per runtime first', '1')
+    .addOption(targetOption('the nebula serve to call').default(DEFAULT_TARGET))
+    .addOption(tokenOption())
+    .addOption(meterOption('a meter to read while it runs (default none)'))
+    .option('--out <dir>', 'results directory (the run is kept like a suite run)', 'results')
+    .action(async (name: string, input: string | undefined, opts) =>
+      run(async () => (await import('./commands/bench.js')).benchCommand(name, input, opts)),
+    );
 
   program
     .command('report')
@@ -99,6 +133,8 @@ function buildProgram(): Command {
     .option('--baseline <runtime>', 'runtime the ratios are taken against', 'wasm')
     .option('--seed <n>', 'bootstrap seed (same seed, same intervals)', '1')
     .option('--resamples <n>', 'bootstrap resamples per confidence interval', '2000')
+    .option('--compare', 'before/after: change of every metric from the first run to the second, with CI and p (benchstat-like)')
+    .option('--fail-above <percent>', 'with --compare: exit 1 when a metric got significantly worse by more than this, e.g. 10%')
     .action(async (runs: string[], opts) => run(async () => (await import('./commands/report.js')).reportCommand(runs, opts)));
 
   const meter = program.command('meter').description('power meter tools');

@@ -87,6 +87,17 @@ export async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * The paths given that are directories, and the others: `nebula build functions/*` expands to the
+ * function folders and to functions/nebula.h, which is shared by them and is no function.
+ */
+export async function splitDirectories(paths: readonly string[]): Promise<{ dirs: string[]; skipped: string[] }> {
+  const dirs: string[] = [];
+  const skipped: string[] = [];
+  for (const p of paths) (await isDirectory(p) ? dirs : skipped).push(p);
+  return { dirs, skipped };
+}
+
 /** The function directories a command works on: those given, else every one in ./functions, else the bundled ones. */
 export async function resolveFunctionDirs(paths: string[]): Promise<string[]> {
   if (paths.length > 0) return paths;

@@ -24,7 +24,7 @@ import {
   type Toolchain,
 } from './toolchain.js';
 
-export { artifactPaths, bundledFunctionsDir, functionName, listFunctionDirs, resolveFunctionDirs } from './functions.js';
+export { artifactPaths, bundledFunctionsDir, functionName, listFunctionDirs, resolveFunctionDirs, splitDirectories } from './functions.js';
 export { WASM_FLAGS, NATIVE_FLAGS, WASM_MAX_MEMORY, hostArch, type Toolchain } from './toolchain.js';
 
 export interface BuildOptions {

@@ -1,5 +1,6 @@
 /** `nebula build [functions...] [--arch x64|arm64] [--no-native] [--no-component]`: progress per function on stderr. */
-import { buildFunctions, resolveFunctionDirs, type BuildEvent } from '../build/index.js';
+import { buildFunctions, resolveFunctionDirs, splitDirectories, type BuildEvent } from '../build/index.js';
+import { UsageError } from '../errors.js';
 import type { Arch } from '../protocol/api.js';
 
 export interface BuildCommandOptions {
@@ -9,7 +10,14 @@ export interface BuildCommandOptions {
 }
 
 export async function buildCommand(paths: string[], opts: BuildCommandOptions): Promise<number> {
-  const dirs = await resolveFunctionDirs(paths);
+  // A function is a folder: files among the paths (functions/nebula.h from `functions/*`) are skipped.
+  const { dirs: given, skipped } = await splitDirectories(paths);
+  for (const file of skipped) process.stderr.write(`skipping ${file}: not a function folder
+`);
+  if (paths.length > 0 && given.length === 0) {
+    throw new UsageError(`no function folder among ${paths.join(', ')}`, { hint: 'Pass function folders, e.g. nebula build functions/factorial.' });
+  }
+  const dirs = await resolveFunctionDirs(given);
   const built = await buildFunctions(dirs, {
     ...(opts.arch ? { arch: opts.arch } : {}),
     native: opts.native !== false,

@@ -22,7 +22,7 @@ export async function consoleCommand(suiteFile: string, opts: ConsoleFlags): Pro
       suite,
       target: opts.target,
       meter: opts.meter,
-      token: opts.token ?? process.env.NEBULA_TOKEN,
+      token: opts.token,
       out: opts.out ?? 'results',
       ci,
       stdout: process.stdout,

@@ -18,7 +18,7 @@ export async function deployCommand(paths: string[], opts: DeployFlags): Promise
   const url = parseTargetUrl(opts.target ?? 'http://127.0.0.1:3090');
   const targets = await resolveFunctionDirs(paths);
   // Docker image builds on the server take a while on a Raspberry Pi: allow minutes, not the client's default.
-  const client = new TargetClient(url, { token: opts.token ?? process.env.NEBULA_TOKEN, timeoutMs: 600_000 });
+  const client = new TargetClient(url, { token: opts.token, timeoutMs: 600_000 });
   try {
     const report = await deployFunctions(client, targets, {
       native: opts.native !== false,

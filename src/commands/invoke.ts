@@ -23,7 +23,7 @@ export async function invokeCommand(name: string, input: string | undefined, opt
   const url = parseTargetUrl(opts.target ?? 'http://127.0.0.1:3090');
   // Input from stdin only when it is piped: an interactive terminal would wait for EOF forever.
   const text = input ?? (process.stdin.isTTY ? '' : await readStdin());
-  const client = new TargetClient(url, { token: opts.token ?? process.env.NEBULA_TOKEN });
+  const client = new TargetClient(url, { token: opts.token });
   try {
     const result = await client.invoke(name, text, runtime.data);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,10 +1,13 @@
 /** `nebula report RUN_DIR...`: statistics and the wasm-vs-container comparison in md/csv/json/html/thesis. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { numberFlag } from './flags.js';
 import { RUNTIMES, RuntimeSchema, type Runtime } from '../protocol/api.js';
+import { compareBeforeAfter, regressions } from '../report/before-after.js';
+import { renderChanges } from '../report/before-after-text.js';
 import { buildReportParallel } from '../report/compare.js';
+import { pValue } from '../report/format.js';
 import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
 import { thesisRecords } from '../report/export/thesis.js';
 import { formatWarning, loadRuns } from '../report/load.js';
@@ -15,6 +18,47 @@ export interface ReportFlags {
   baseline?: string;
   seed?: string;
   resamples?: string;
+  compare?: boolean;
+  failAbove?: string;
+}
+
+/** --fail-above "10%" or "10" → 0.1. */
+function percentFlag(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = numberFlag(raw.replace(/%$/, ''), '--fail-above', { min: 0 });
+  return value === undefined ? undefined : value / 100;
+}
+
+/** `--compare BASE NEW`: the change of every metric with its interval and p; exit 1 on a regression past --fail-above. */
+async function compareCommand(dirs: string[], flags: ReportFlags, seed: number, resamples: number): Promise<number> {
+  const failAbove = percentFlag(flags.failAbove);
+  if (dirs.length !== 2) throw new UsageError(`--compare takes two run directories (BASE NEW), got ${dirs.length}`, { hint: 'nebula report --compare results/<before> results/<after>' });
+  const [base, next] = await loadRuns(dirs);
+  if (!base || !next) throw new UsageError('--compare: the runs could not be loaded');
+  for (const run of [base, next]) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
+  const changes = compareBeforeAfter(base.invocations, next.invocations, { seed, resamples });
+  const text = renderChanges(changes, { base: base.dir, next: next.dir, failAbove });
+  await writeOut(text, flags.out ?? '-');
+  if (failAbove === undefined) return ExitCode.Ok;
+  const failed = regressions(changes, failAbove);
+  for (const c of failed) {
+    process.stderr.write(`nebula: regression: ${c.function} ${c.runtime} ${c.metric} +${(c.change.estimate * 100).toFixed(1)}% (p=${pValue(c.p)}) is above --fail-above ${flags.failAbove}\n`);
+  }
+  return failed.length ? ExitCode.Failures : ExitCode.Ok;
+}
+
+/** Writes to --out, or stdout for "-". */
+async function writeOut(text: string, out: string): Promise<void> {
+  if (out === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    await writeFile(out, text);
+  } catch (error) {
+    throw new UsageError(`--out ${out}: cannot write (${(error as Error).message})`, { cause: error });
+  }
+  process.stderr.write(`nebula: wrote ${out}\n`);
 }
 
 
@@ -54,6 +98,8 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   const seed = numberFlag(flags.seed, '--seed', { min: 0, integer: true }) ?? 1;
   const resamples = numberFlag(flags.resamples, '--resamples', { min: 100, integer: true }) ?? 2000;
   if (dirs.length === 0) throw new UsageError('no run directory given', { hint: 'nebula report results/<suite>-<stamp>' });
+  if (flags.compare) return compareCommand(dirs, flags, seed, resamples);
+  if (flags.failAbove !== undefined) throw new UsageError('--fail-above goes with --compare BASE NEW');
 
   const progress = progressLine();
   progress.stage(`report: loading ${dirs.length === 1 ? dirs[0] : `${dirs.length} runs`}…`);
@@ -82,15 +128,6 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   } finally {
     progress.clear();
   }
-  const out = flags.out ?? '-';
-  if (out === '-') process.stdout.write(text);
-  else {
-    try {
-      await writeFile(out, text);
-    } catch (error) {
-      throw new UsageError(`--out ${out}: cannot write (${(error as Error).message})`, { cause: error });
-    }
-    process.stderr.write(`nebula: wrote ${out}\n`);
-  }
-  return 0;
+  await writeOut(text, flags.out ?? '-');
+  return ExitCode.Ok;
 }

@@ -37,7 +37,7 @@ export async function serveCommand(opts: ServeFlags): Promise<number> {
     host: opts.host ?? '127.0.0.1',
     port: numberFlag(opts.port, '--port', { min: 0, max: 65535, integer: true }) ?? 3090,
     storeDir,
-    token: opts.token ?? process.env.NEBULA_TOKEN,
+    token: opts.token,
     workers: numberFlag(opts.workers, '--workers', { min: 1, max: 256, integer: true }),
     timeoutMs: numberFlag(opts.timeoutMs, '--timeout-ms', { min: 1, integer: true }),
     maxMemoryMb: numberFlag(opts.maxMemoryMb, '--max-memory-mb', { min: 1, max: 65536, integer: true }),

@@ -1,14 +1,12 @@
 /**
  * The --ci presenter: progress lines on stderr (phase changes, errors, and at most one progress line
- * per `everyMs`), the summary table and threshold verdicts on stdout at the end. No React.
+ * per `everyMs`). The end of the run is src/console/terminal-summary.ts. No React.
  */
 import type { Writable } from 'node:stream';
 import { duration } from '../report/format.js';
 import { describeStage } from '../report/load-curves.js';
 import type { Driver } from './driver.js';
-import type { RunOutcome } from './recorder.js';
 import { escapeControl } from '../terminal-text.js';
-import { formatThresholdValue, thresholdVerdict } from './thresholds.js';
 
 /** Subscribes progress output to a driver. */
 export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000): void {
@@ -41,18 +39,4 @@ export function attachCiPrinter(driver: Driver, stderr: Writable, everyMs = 1000
     const eta = p.etaMs === null ? '' : `, ETA ${duration(p.etaMs * 1000)}`;
     say(`progress ${p.done}/${p.total} (${Math.floor((100 * p.done) / Math.max(1, p.total))}%)${p.failed ? `, ${p.failed} failed` : ''}${eta}`);
   });
-}
-
-/** The end of a run for stdout: summary table, thresholds, where the files are. */
-export function renderOutcome(outcome: RunOutcome, dir: string): string {
-  const out = [outcome.markdown.replace(/\n## Thresholds[\s\S]*$/, '').trimEnd(), ''];
-  if (outcome.thresholds.length) {
-    out.push('Thresholds:');
-    for (const t of outcome.thresholds) {
-      out.push(`  ${thresholdVerdict(t).padEnd(6)} ${t.label} (got ${formatThresholdValue(t)})`);
-    }
-    out.push('');
-  }
-  out.push(`Run ${outcome.done.status}: ${outcome.done.invocations} invocations, ${outcome.done.failed} failed. Results in ${dir}`);
-  return `${out.join('\n')}\n`;
 }

@@ -23,6 +23,8 @@ export interface RunOutcome {
   markdown: string;
   /** The exit code the run ends with (thresholds missed → 1, interrupted → 130). */
   exitCode: number;
+  /** Every invocation line of the run, as written. */
+  lines: readonly InvocationLine[];
 }
 
 /** Records a driver's run into `dir`. Returns the lines (in memory, for the summary) and `finish`. */
@@ -104,7 +106,7 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     // An unfinished run keeps its own code (130 interrupted, 3 unreachable…): its thresholds were not judged.
     const missed = thresholds.some((t) => t.judged && !t.passed);
     const exitCode = done.exitCode !== ExitCode.Ok ? done.exitCode : missed ? ExitCode.Failures : ExitCode.Ok;
-    return { done, summary, thresholds, markdown, exitCode };
+    return { done, summary, thresholds, markdown, exitCode, lines };
   };
   return { lines, finish };
 }

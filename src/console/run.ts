@@ -9,13 +9,14 @@ import { nowUs } from '../clock.js';
 import { MeterError, UsageError, describeError } from '../errors.js';
 import { openMeter, type Meter } from '../meter/meter.js';
 import { Sampler } from '../meter/sampler.js';
-import { attachCiPrinter, renderOutcome } from './ci-printer.js';
+import { attachCiPrinter } from './ci-printer.js';
 import { Driver, type DriverMeter } from './driver.js';
 import { meterAttribution } from './energy.js';
 import { connectionsFor } from './load/stages.js';
 import { preflight } from './preflight.js';
 import { recordRun, type RunOutcome } from './recorder.js';
 import { RunDirectory, runIdFor } from './run-directory.js';
+import { renderOutcome } from './terminal-summary.js';
 import type { Suite } from './suite.js';
 import { escapeControl } from '../terminal-text.js';
 import { basename } from 'node:path';
@@ -32,6 +33,8 @@ export interface ConsoleRunOptions {
   ci: boolean;
   stdout: Writable;
   stderr: Writable;
+  /** What is printed on stdout at the end (default: the 80-column summary). */
+  render?: (outcome: RunOutcome, dir: string) => string;
   /** Called with the driver once it exists (the commands hand it to their signal handlers). */
   onDriver?: (driver: Driver) => void;
 }
@@ -93,7 +96,7 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
       runDir.close();
       await tui?.close();
     }
-    options.stdout.write(renderOutcome(outcome, runDir.dir));
+    options.stdout.write((options.render ?? renderOutcome)(outcome, runDir.dir));
     if (outcome.done.error) options.stderr.write(`nebula: run ${outcome.done.status}: ${escapeControl(outcome.done.error)}\n`);
     return { ...outcome, dir: runDir.dir };
   } finally {

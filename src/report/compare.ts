@@ -123,7 +123,8 @@ export function orderInputs(inputs: readonly string[]): string[] {
   return unique;
 }
 
-function values(lines: readonly InvocationLine[], metric: Metric): number[] {
+/** The values of `metric` over the measured lines (warm-ups, failures and missing values left out). */
+export function values(lines: readonly InvocationLine[], metric: Metric): number[] {
   const out: number[] = [];
   for (const l of lines) {
     if (!isMeasured(l)) continue;

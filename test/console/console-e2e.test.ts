@@ -61,8 +61,11 @@ test('console --ci runs a suite against a real server and the Modbus meter, stre
   assert.match(stderr, /^nebula: suite e2e → http:\/\/127\.0\.0\.1:\d+ .*20 invocations$/m);
   assert.match(stderr, /^baseline before: \d+\.\d{3} W from \d+ samples$/m);
   assert.match(stderr, /^progress 20\/20 \(100%\)/m);
-  assert.match(stdout, /^\| fibonacci-recursive \| wasm \| 4 \| 0 \| 1 \|/m);
-  assert.match(stdout, /^\| factorial \| native \| 4 \| 0 \| 1 \|/m);
+  // The end summary fits 80 columns: function names on their own line, then a row per runtime.
+  assert.match(stdout, /^fibonacci-recursive\n {2}wasm +4 +0 +\S+ \S+ +\S+ \S+ +\S+ µWh\n {2}native +4 +0 /m);
+  assert.match(stdout, /^factorial\n {2}wasm +4 +0 .*\n {2}native +4 +0 /m);
+  assert.ok(stdout.split('\n').every((line) => line.length <= 80 || line.startsWith('Run completed') || line.startsWith('Details')), stdout);
+  assert.match(stdout, /^Details \(p95, exec time, energy, warm-ups\): .*summary\.md$/m);
   assert.match(stdout, /^ {2}ok {5}error_rate below 0\.01 \(got 0\.00\)$/m);
   assert.match(stdout, /^Run completed: 20 invocations, 0 failed\. Results in /m);
 
@@ -279,7 +282,7 @@ test('a target that dies mid-run is recorded, retried, and ends the run with exi
   }
   // The request in flight when the server went down may have been answered with an error status instead.
   const earlier = lines.filter((l) => l.seq !== lastSeq);
-  assert.ok(earlier.slice(0, -1).every((l) => l.ok));
+  assert.ok(earlier.slice(0, -1).every((l) => l.ok), JSON.stringify(earlier.filter((l) => !l.ok).map((l) => [l.seq, l.request_error, l.error])));
   const failedCount = lines.filter((l) => !l.ok).length;
   const summary = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as { status: string; totals: { errors: number } };
   assert.equal(summary.status, 'failed');

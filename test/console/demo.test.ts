@@ -33,7 +33,7 @@ test('demo --ci runs a suite end to end on its own server and simulated meter, t
     assert.deepEqual(run.runtimes, docker ? ['wasm', 'docker'] : ['wasm']);
     const lines = await readJsonLines(join(runDir, 'invocations.jsonl'));
     assert.equal(lines.length, docker ? 2 : 1);
-    assert.match(stdout, /^\| factorial \| wasm \| 1 \| 0 \| 0 \|/m);
+    assert.match(stdout, /^factorial\n {2}wasm +1 +0 /m);
     assert.match(stderr, new RegExp(`^demo: done: results in ${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'));
   } finally {
     await rm(dir, { recursive: true, force: true });

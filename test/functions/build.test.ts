@@ -190,6 +190,20 @@ describe('nebula build (the command)', () => {
     assert.equal(lines[3], 'built 1 function');
   });
 
+  test('functions/* (folders and nebula.h) skips the header with a note and builds every folder, the last one too', async () => {
+    const source = '#include "nebula.h"\nstatic int run(const char *in) { (void)in; puts("1"); return 0; }\nNEBULA_MAIN(run)\n';
+    const first = await makeFunction('glob-a', source);
+    // In a folder of its own: a nebula.h next to the functions would be the one they include.
+    await mkdir(path.join(tmp, 'glob-files'), { recursive: true });
+    const header = path.join(tmp, 'glob-files', 'nebula.h');
+    await writeFile(header, '/* not a function */\n');
+    const last = await makeFunction('glob-b', source);
+    const { stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, 'build', first, header, last, '--no-native'], { encoding: 'utf8' });
+    assert.match(stderr, new RegExp(`^skipping ${header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a function folder$`, 'm'));
+    assert.match(stderr, /^glob-b +wasm /m);
+    assert.match(stderr, /^built 2 functions$/m);
+  });
+
   test('a folder without sources exits 2 with the message and the hint on stderr', async () => {
     const dir = await makeFunction('cli-empty', '');
     await rm(path.join(dir, 'cli-empty.c'));

@@ -38,6 +38,17 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Why the engine does not answer, with what to do when it is a permission problem: on a fresh
+ * Raspberry Pi OS the socket is root:docker 660, and a user outside the docker group gets EACCES.
+ */
+export function unavailableReason(where: string, error: unknown): string {
+  if ((error as NodeJS.ErrnoException).code === 'EACCES') {
+    return `permission denied on the Docker socket ${where}: add the user running nebula serve to the docker group (sudo usermod -aG docker "$USER", then log in again; the systemd unit has SupplementaryGroups=docker)`;
+  }
+  return `no Docker engine at ${where}: ${errorText(error)}`;
+}
+
 /** Splits Docker's multiplexed attach stream (8-byte headers: type, 0, 0, 0, u32 BE length). */
 function demux(stream: NodeJS.ReadableStream, stdout: OutputBuffer, stderr: OutputBuffer): void {
   let pending: Buffer = Buffer.alloc(0);
@@ -90,7 +101,7 @@ export class DockerRuntime implements FunctionRuntime {
       this.#available = true;
     } catch (error) {
       this.#available = false;
-      this.#reason = `no Docker engine at ${this.#where}: ${errorText(error)}`;
+      this.#reason = unavailableReason(this.#where, error);
     } finally {
       clearTimeout(timer);
     }
