@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     pduSpec = pdu.spec;
     closePdu = () => pdu.close();
   } else {
-    // Node 20 workers do not inherit tsx's loader hooks: register tsx first (as src/server/wasm-pool.ts does).
+    // Node 20 workers do not inherit tsx's loader hooks: register tsx first (as src/server/host/worker-pool.ts does).
     const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
     const worker = new Worker(bootstrap, { eval: true });
     pduSpec = await new Promise<string>((resolve, reject) => {

@@ -11,13 +11,14 @@ import {
   HealthSchema,
   InvocationResultSchema,
   TimeSchema,
+  type ArtifactKind,
   type FunctionInfo,
   type Health,
   type InvocationResult,
   type Runtime,
 } from '../protocol/api.js';
 
-export type ArtifactKind = 'wasm' | 'native' | 'docker';
+export type { ArtifactKind };
 
 export interface TargetOptions {
   token?: string | undefined;

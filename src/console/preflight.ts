@@ -5,21 +5,13 @@
  */
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, TargetError } from '../errors.js';
-import type { FunctionInfo, Health, Runtime } from '../protocol/api.js';
+import type { FunctionInfo, Health } from '../protocol/api.js';
 import type { Suite } from './suite.js';
 
 export interface PreflightResult {
   health: Health;
   functions: FunctionInfo[];
 }
-
-/** The artifact a runtime needs; the component runtime runs the wasm artifact through jco glue. */
-const ARTIFACT: Record<Runtime, 'wasm' | 'native' | 'docker'> = {
-  wasm: 'wasm',
-  component: 'wasm',
-  docker: 'docker',
-  native: 'native',
-};
 
 /** Runs the preflight; throws TargetError (exit 3 unreachable, 5 a runtime unavailable, 4 not deployed). */
 export async function preflight(client: TargetClient, suite: Pick<Suite, 'name' | 'functions'>, token?: string): Promise<PreflightResult> {
@@ -36,7 +28,8 @@ export async function preflight(client: TargetClient, suite: Pick<Suite, 'name' 
   const toDeploy: string[] = [];
   for (const fn of suite.functions) {
     const info = byName.get(fn.name);
-    const missing = fn.runtimes.filter((r) => !unavailable.includes(r) && !info?.artifacts[ARTIFACT[r]]);
+    // Each runtime's artifact is named like the runtime (src/protocol/api.ts, ArtifactKind).
+    const missing = fn.runtimes.filter((r) => !unavailable.includes(r) && !info?.artifacts[r]);
     if (!info) {
       problems.push(`${fn.name}: not deployed`);
       toDeploy.push(fn.name);

@@ -54,7 +54,8 @@ interface Upload {
   body: Buffer;
 }
 
-const KIND_ORDER: Record<ArtifactKind, number> = { wasm: 0, native: 1, docker: 2 };
+/** Upload order: the wasm module first, then the rest (a native upload also builds the docker image). */
+const KIND_ORDER: Record<ArtifactKind, number> = { wasm: 0, component: 1, native: 2, docker: 3 };
 
 /**
  * Deploys function directories (their .wasm and build/<name>-<arch>) and artifact files (kind by

@@ -4,9 +4,17 @@
  */
 import { z } from 'zod';
 
+/** Every runtime nebula serve knows: the one list the server's registry, clients and suites derive from. */
 export const RUNTIMES = ['wasm', 'component', 'docker', 'native'] as const;
 export const RuntimeSchema = z.enum(RUNTIMES);
 export type Runtime = z.infer<typeof RuntimeSchema>;
+
+/**
+ * What `PUT /functions/{name}/{kind}` takes: each runtime's own artifact, named like the runtime
+ * (a `docker` image can also be built by the server from a `native` upload).
+ */
+export type ArtifactKind = Runtime;
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = RUNTIMES;
 
 /** `^[a-z0-9][a-z0-9-]{0,62}$`: safe as a path segment, a file name and a Docker image name. */
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -20,12 +28,8 @@ export const HealthSchema = z.object({
   ok: z.boolean(),
   version: z.string(),
   arch: z.string(),
-  runtimes: z.object({
-    wasm: z.boolean(),
-    component: z.boolean(),
-    docker: z.boolean(),
-    native: z.boolean(),
-  }),
+  /** One entry per runtime in RUNTIMES: can it run functions now. */
+  runtimes: z.record(RuntimeSchema, z.boolean()),
   /** Why a runtime is unavailable (e.g. "no Docker engine at /var/run/docker.sock"). */
   unavailable: z.record(z.string(), z.string()).optional(),
 });
@@ -38,6 +42,7 @@ export const FunctionInfoSchema = z.object({
   name: FunctionNameSchema,
   artifacts: z.object({
     wasm: z.object({ sha256: z.string(), bytes: z.number().int() }).optional(),
+    component: z.object({ sha256: z.string(), bytes: z.number().int() }).optional(),
     native: z.object({ sha256: z.string(), arch: z.string() }).optional(),
     docker: z.object({ image: z.string() }).optional(),
   }),

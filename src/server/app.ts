@@ -5,30 +5,27 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
+import { ARTIFACT_KINDS, RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
 import { VERSION } from '../version.js';
-import { checkElfHeader, ELF_HEADER_BYTES, validateElf } from './artifacts.js';
-import { readBody, readFields, type BodyLimit, type HeadCheck } from './body.js';
-import type { Clock } from './clock-source.js';
+import { readBody, readFields, type BodyLimit } from './body.js';
+import type { Clock } from './host/clock.js';
+import { RuntimeError, type RuntimeFailure } from './host/errors.js';
+import type { Limiter } from './host/limiter.js';
+import type { Limits } from './host/runtime.js';
 import { HttpError, notFound } from './http-error.js';
 import type { Admission } from './admission.js';
-import type { Limiter } from './limiter.js';
 import { renderAdmission, type MetricsRegistry } from './metrics.js';
 import { toInvocationResult } from './result.js';
-import { checkWasmHeader } from './wasm-module.js';
-import type { DockerRuntime } from './runtimes/docker.js';
-import type { FunctionRuntime } from './runtimes/types.js';
-import { checkName, sha256, type FunctionStore } from './store.js';
-import type { WasmPool } from './wasm-pool.js';
+import { runtimeForArtifact, runtimeList, type Registry } from './runtimes/index.js';
+import { checkName, type FunctionStore } from './store.js';
 
 export interface AppContext {
   clock: Clock;
   store: FunctionStore;
-  pool: WasmPool;
-  runtimes: Record<'wasm' | 'native' | 'docker', FunctionRuntime>;
+  runtimes: Registry;
   /** Per runtime: who runs, who waits, who is refused (docs/reliability.md, "Admission"). */
-  admission: Record<'wasm' | 'native' | 'docker', Admission>;
-  docker: DockerRuntime | undefined;
+  admission: Record<Runtime, Admission>;
+  limits: Limits;
   metrics: MetricsRegistry;
   token: string | undefined;
   maxInputBytes: number;
@@ -38,9 +35,30 @@ export interface AppContext {
   /** Uploads received at once; more wait in its queue or get 503 (bounds memory: docs/reliability.md). */
   uploads: Limiter;
   arch: string;
-  nativeSupported: boolean;
   warn: (message: string) => void;
 }
+
+/** The status each runtime failure answers with (docs/api.md). */
+const FAILURE_STATUS: Record<RuntimeFailure, number> = {
+  'not-deployed': 404,
+  unavailable: 503,
+  busy: 503,
+  'shutting-down': 503,
+  timeout: 504,
+  'invalid-artifact': 422,
+  failed: 500,
+};
+
+/** A runtime's typed failure as the HTTP error the client sees; `busy` says when to retry. */
+function toHttpError(error: RuntimeError): HttpError {
+  return new HttpError(FAILURE_STATUS[error.kind], error.code, error.message, error.kind === 'busy' ? { retryAfterS: 1 } : {});
+}
+
+/** The thesis prototype's `module_type` values and the runtime each names. */
+const THESIS_TYPES: Record<string, { runtime: Runtime; type: FunctionResult['func_type'] }> = {
+  wasm: { runtime: 'wasm', type: 'Wasm' },
+  docker: { runtime: 'docker', type: 'Docker' },
+};
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -115,45 +133,41 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
   }
 
   function health(): Health {
-    const unavailable: Record<string, string> = { component: 'WASI 0.2 components are not supported yet (a later issue)' };
-    if (!ctx.docker) unavailable.docker = 'docker is disabled in this server';
-    else if (!ctx.docker.available) unavailable.docker = ctx.docker.reason ?? 'unavailable';
-    if (!ctx.nativeSupported) unavailable.native = `native executables are not supported on ${ctx.arch}`;
-    return {
-      ok: true,
-      version: VERSION,
-      arch: ctx.arch,
-      runtimes: { wasm: true, component: false, docker: ctx.docker?.available ?? false, native: ctx.nativeSupported },
-      unavailable,
-    };
+    const runtimes = {} as Record<Runtime, boolean>;
+    const unavailable: Record<string, string> = {};
+    for (const runtime of runtimeList(ctx.runtimes)) {
+      const h = runtime.health();
+      runtimes[runtime.name] = h.available;
+      if (!h.available) unavailable[runtime.name] = h.reason ?? 'unavailable';
+    }
+    return { ok: true, version: VERSION, arch: ctx.arch, runtimes, unavailable };
   }
 
-  async function invoke(receivedUs: number, name: string, runtime: Runtime, req: IncomingMessage) {
+  /** Runs one invocation and counts it in /metrics. */
+  async function run(receivedUs: number, name: string, runtime: Runtime, input: () => Promise<Buffer>) {
     checkName(name);
     try {
       const fn = ctx.store.require(name);
-      if (runtime === 'component') {
-        throw new HttpError(503, 'runtime-unavailable', 'the component runtime is not available yet (a later issue); use ?runtime=wasm');
-      }
       // A full queue refuses before the body is read, so a refusal under overload costs no more
       // than the headers; a slot is taken only once the body is in (a slow body must not hold one).
       ctx.admission[runtime].refuseIfFull();
-      const input = await readBody(req, inputLimit);
-      checkInput(input);
+      const body = await input();
+      checkInput(body);
       const release = await ctx.admission[runtime].acquire();
       let raw;
       try {
-        raw = await ctx.runtimes[runtime].invoke(fn, input);
+        raw = await ctx.runtimes[runtime].invoke({ fn, input: body, limits: ctx.limits });
       } finally {
         release();
       }
-      const { result, adjustment } = toInvocationResult(name, runtime, input.toString('utf8'), receivedUs, raw);
+      const { result, adjustment } = toInvocationResult(name, runtime, body.toString('utf8'), receivedUs, raw);
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics, adjustment);
       return result;
     } catch (error) {
       // Only deployed functions get series: unknown names must not grow /metrics without bound.
-      if (ctx.store.get(name)) ctx.metrics.recordError(name, runtime, error instanceof HttpError ? error.code : 'internal');
-      throw error;
+      const failure = error instanceof RuntimeError ? toHttpError(error) : error;
+      if (ctx.store.get(name)) ctx.metrics.recordError(name, runtime, failure instanceof HttpError ? failure.code : 'internal');
+      throw failure;
     }
   }
 
@@ -168,40 +182,15 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     }
   }
 
-  /** The first-bytes check of an upload of `kind`, refusing garbage before the rest of it arrives. */
-  function headCheck(kind: string): HeadCheck | undefined {
-    if (kind === 'wasm') return { bytes: 8, check: checkWasmHeader };
-    if (kind === 'native' && ctx.nativeSupported) return { bytes: ELF_HEADER_BYTES, check: (head) => checkElfHeader(head, ctx.arch) };
-    return undefined;
-  }
-
   async function storeArtifact(name: string, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'), headCheck(kind));
+    const runtime = runtimeForArtifact(ctx.runtimes, kind);
+    if (!runtime) {
+      throw notFound(`unknown artifact kind "${kind.slice(0, 40)}"; use PUT /functions/${name}/${ARTIFACT_KINDS.join('|')}`);
+    }
+    // The runtime's first-bytes check refuses garbage before the rest of a large upload arrives.
+    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'), runtime.uploadHead?.());
     if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
-    if (kind === 'wasm') {
-      const old = ctx.store.get(name)?.meta.wasm?.sha256;
-      sendJson(res, 200, await ctx.store.putWasm(name, body));
-      if (old && !ctx.store.all().some((f) => f.meta.wasm?.sha256 === old)) ctx.pool.forget(old);
-      return;
-    }
-    if (kind === 'native') {
-      if (!ctx.nativeSupported) throw new HttpError(503, 'runtime-unavailable', `native executables are not supported on ${ctx.arch}`);
-      validateElf(body, ctx.arch);
-      let image: string | undefined;
-      if (ctx.docker && (ctx.docker.available || (await ctx.docker.check()))) {
-        image = await ctx.docker.buildFromNative(name, body, sha256(body));
-      }
-      sendJson(res, 200, await ctx.store.putNative(name, body, ctx.arch, image));
-      return;
-    }
-    if (kind === 'docker') {
-      if (!ctx.docker) throw new HttpError(503, 'docker-unavailable', 'docker is disabled in this server');
-      const hash = sha256(body);
-      const image = await ctx.docker.loadArchive(name, body, hash);
-      sendJson(res, 200, await ctx.store.putDockerImage(name, { image, source: 'archive', sha256: hash }));
-      return;
-    }
-    throw notFound(`unknown artifact kind "${kind.slice(0, 40)}"; use PUT /functions/${name}/wasm|native|docker`);
+    sendJson(res, 200, await ctx.store.put(name, runtime, body));
   }
 
   async function thesisInvoke(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -209,32 +198,15 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     const name = fields.get('function_name');
     if (!name) throw new HttpError(400, 'bad-body', 'field function_name is missing');
     const moduleType = (fields.get('module_type') ?? 'Wasm').toLowerCase();
-    if (moduleType !== 'wasm' && moduleType !== 'docker') {
+    const thesisType = Object.hasOwn(THESIS_TYPES, moduleType) ? THESIS_TYPES[moduleType] : undefined;
+    if (!thesisType) {
       throw new HttpError(400, 'bad-body', `field module_type "${moduleType.slice(0, 40)}" must be Wasm or Docker`);
     }
     const input = fields.get('input') ?? '';
-    checkName(name);
-    checkInput(Buffer.from(input));
-    let result;
-    try {
-      const fn = ctx.store.require(name);
-      const release = await ctx.admission[moduleType].acquire();
-      let raw;
-      try {
-        raw = await ctx.runtimes[moduleType].invoke(fn, Buffer.from(input));
-      } finally {
-        release();
-      }
-      let adjustment;
-      ({ result, adjustment } = toInvocationResult(name, moduleType, input, receivedUs, raw));
-      ctx.metrics.recordResult(name, moduleType, result.ok, result.metrics, adjustment);
-    } catch (error) {
-      if (ctx.store.get(name)) ctx.metrics.recordError(name, moduleType, error instanceof HttpError ? error.code : 'internal');
-      throw error;
-    }
+    const result = await run(receivedUs, name, thesisType.runtime, () => Promise.resolve(Buffer.from(input)));
     const thesis: FunctionResult & { ok?: boolean; error?: string } = {
       func_name: name,
-      func_type: moduleType === 'wasm' ? 'Wasm' : 'Docker',
+      func_type: thesisType.type,
       input,
       result: result.output,
       metrics: {
@@ -267,16 +239,13 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       if (parts.length === 3 && parts[2] === 'invoke') {
         if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST to invoke');
         const runtime = parseRuntime(new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)).get('runtime'));
-        sendJson(res, 200, await invoke(receivedUs, name, runtime, req));
+        sendJson(res, 200, await run(receivedUs, name, runtime, () => readBody(req, inputLimit)));
         return;
       }
       if (parts.length === 3 && method === 'PUT') return putArtifact(name, decodeSegment(parts[2]!), req, res);
       if (parts.length === 2 && method === 'DELETE') {
         requireToken(req);
-        const fn = await ctx.store.delete(checkName(name));
-        const sha = fn.meta.wasm?.sha256;
-        if (sha && !ctx.store.all().some((f) => f.meta.wasm?.sha256 === sha)) ctx.pool.forget(sha);
-        if (fn.meta.docker && ctx.docker?.available) ctx.docker.removeImage(fn.meta.docker.image);
+        await ctx.store.delete(checkName(name));
         sendJson(res, 200, { deleted: name });
         return;
       }
@@ -290,7 +259,6 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     const route = `${method} ${path}`;
     switch (route) {
       case 'GET /healthz':
-        if (ctx.docker && !ctx.docker.available) void ctx.docker.check(); // the next /healthz reflects a started engine
         return sendJson(res, 200, health());
       case 'GET /time':
         return send(res, 200, `{"epoch_us":${ctx.clock.nowUs()}}`);
@@ -309,6 +277,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     const receivedUs = ctx.clock.nowUs();
     route(receivedUs, req, res).catch((error: unknown) => {
       if (error instanceof HttpError) return sendError(req, res, error);
+      if (error instanceof RuntimeError) return sendError(req, res, toHttpError(error));
       ctx.warn(`internal error on ${req.method} ${req.url}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       sendError(req, res, new HttpError(500, 'internal', error instanceof Error ? error.message : String(error)));
     });

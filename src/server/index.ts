@@ -1,25 +1,23 @@
 /**
  * `startServer`: the FaaS host behind `nebula serve` (and the in-process server of `nebula demo`).
- * Opens the store (compiling stored modules), starts the wasm worker pool, checks for a Docker
- * engine (the server starts without one and says so in /healthz) and listens.
+ * Builds the runtimes from the registry (src/server/runtimes/index.ts) and starts them (the wasm worker
+ * pool; a Docker engine probe — the server starts without one and says so in /healthz), opens the
+ * store (each runtime loads its stored artifacts) and listens.
  */
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { RealtimeClock } from '../clock.js';
+import type { Runtime } from '../protocol/api.js';
 import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
 import { answerFramingErrors, capConnections, defaultMaxConnections } from './connections.js';
-import { ELF_MACHINE } from './artifacts.js';
-import { HttpError } from './http-error.js';
 import { Admission } from './admission.js';
-import { Limiter } from './limiter.js';
+import { Limiter } from './host/limiter.js';
+import type { Limits, RuntimeHealth } from './host/runtime.js';
 import { MetricsRegistry } from './metrics.js';
-import { DockerRuntime } from './runtimes/docker.js';
-import { NativeRuntime } from './runtimes/native.js';
-import { WasmRuntime } from './runtimes/wasm.js';
+import { createRuntimes, runtimeList } from './runtimes/index.js';
 import { FunctionStore } from './store.js';
-import { WasmPool } from './wasm-pool.js';
 
 /**
  * Default queue per slot: with 128 per wasm worker, 200 closed-loop clients on 2 workers all wait
@@ -85,7 +83,7 @@ export interface RunningServer {
   /** Warnings from start-up (e.g. stored artifacts that no longer load). */
   warnings: string[];
   /** Docker availability as found at start-up (reason when false). */
-  docker: { available: boolean; reason?: string | undefined };
+  docker: RuntimeHealth;
   close(): Promise<void>;
 }
 
@@ -133,53 +131,43 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clock = new RealtimeClock();
   const admission = (what: string, slots: number): Admission =>
     new Admission({ what, slots, queue: queueFor(slots), queueTimeoutMs, nowUs: () => clock.nowUs() });
-  const { store, warnings: storeWarnings } = await FunctionStore.open(options.storeDir, maxMemoryMb);
-  storeWarnings.forEach(warn);
-  // Admission (app.ts) keeps each runtime within its slots; the runtimes' own queues only hold a job
-  // while a terminated worker is being replaced.
-  const pool = new WasmPool({ size: workers, queueLimit: workers, timeoutMs, maxOutputBytes, anchor: clock.anchor });
-  clock.startReanchoring(options.reanchorMs ?? 30_000, (anchor) => pool.setAnchor(anchor));
-  const native = new NativeRuntime({ clock, timeoutMs, maxOutputBytes, limiter: new Limiter(maxProcesses, 0, 'native process') });
-  const docker =
-    options.docker === false
-      ? undefined
-      : new DockerRuntime({
-          clock,
-          timeoutMs,
-          maxOutputBytes,
-          maxMemoryMb,
-          pidsLimit: 64,
-          limiter: new Limiter(maxContainers, 0, 'container'),
-          socketPath: options.dockerSocket,
-          onWarning: warn,
-        });
-  await docker?.check();
-  const unavailableDocker = {
-    invoke(): Promise<never> {
-      return Promise.reject(new HttpError(503, 'docker-unavailable', 'docker is disabled in this server (docker: false)'));
-    },
-    async close(): Promise<void> {},
-  };
+  const runLimits: Limits = { timeoutMs, maxOutputBytes, maxMemoryMb };
   const arch = process.arch;
+  const runtimes = createRuntimes(
+    { clock, anchor: clock.anchor, limits: runLimits, workers, processSlots: maxProcesses, arch, warn },
+    { docker: { enabled: options.docker !== false, socketPath: options.dockerSocket, pidsLimit: 64, containers: maxContainers } },
+  );
+  const all = runtimeList(runtimes);
+  const closeRuntimes = async (): Promise<void> => {
+    await Promise.all(all.map((r) => r.close()));
+  };
+  await Promise.all(all.map((r) => r.start?.()));
+  clock.startReanchoring(options.reanchorMs ?? 30_000, (anchor) => all.forEach((r) => r.setAnchor?.(anchor)));
+  let store: FunctionStore;
+  try {
+    let storeWarnings: string[];
+    ({ store, warnings: storeWarnings } = await FunctionStore.open(options.storeDir, all));
+    storeWarnings.forEach(warn);
+  } catch (error) {
+    clock.stopReanchoring();
+    await closeRuntimes();
+    throw error;
+  }
   const handler = createHandler({
     clock,
     store,
-    pool,
-    runtimes: { wasm: new WasmRuntime(pool), native, docker: docker ?? unavailableDocker },
-    docker,
+    runtimes,
+    limits: runLimits,
     metrics: new MetricsRegistry(),
-    admission: {
-      wasm: admission('wasm', workers),
-      native: admission('native', maxProcesses),
-      docker: admission('docker', maxContainers),
-    },
+    // Admission (app.ts) keeps each runtime within its slots; the runtimes' own queues only hold a job
+    // while a terminated worker is being replaced.
+    admission: Object.fromEntries(all.map((r) => [r.name, admission(r.name, r.slots)])) as Record<Runtime, Admission>,
     token,
     maxInputBytes: options.maxInputBytes ?? 1024 * 1024,
     maxArtifactBytes: options.maxArtifactBytes ?? 256 * 1024 * 1024,
     bodyIdleMs,
     uploads: new Limiter(maxUploads, 8, 'artifact upload'),
     arch,
-    nativeSupported: arch in ELF_MACHINE,
     warn,
   });
 
@@ -206,7 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (error) {
     clock.stopReanchoring();
-    await pool.close();
+    await closeRuntimes();
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot listen on ${host}:${options.port ?? 3090}: ${(error as Error).message}`, {
       hint: code === 'EADDRINUSE' ? 'Another process uses that port: pick another with --port.' : 'Check --host and --port.',
@@ -221,15 +209,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${urlHost}:${port}`,
     port,
     warnings,
-    docker: { available: docker?.available ?? false, reason: docker ? docker.reason : 'disabled' },
+    docker: runtimes.docker.health(),
     close(): Promise<void> {
       closing ??= (async () => {
         clock.stopReanchoring();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await pool.close();
-        await native.close();
-        await docker?.close();
+        await closeRuntimes();
         server.closeAllConnections();
         await closed;
       })();

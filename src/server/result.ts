@@ -4,7 +4,7 @@
  * the metrics. Runs on the hot path: plain object building, no schema parse.
  */
 import { metricsFrom, parseStartLine, type InvocationResult, type Runtime } from '../protocol/api.js';
-import type { RawRun } from './runtimes/types.js';
+import type { RawRun } from './host/runtime.js';
 
 const MAX_STDERR_CHARS = 4096;
 /**

@@ -1,29 +1,15 @@
 /**
- * The persistent function store (`--store DIR`). One folder per function holding the artifacts as
- * uploaded (`module.wasm`, `native`) and `meta.json`. Every write is a temp file + rename, so a crash
- * never leaves a half-written artifact; wasm modules are compiled (and memory-capped) on load.
+ * The persistent function store (`--store DIR`). One folder per function holding the files its
+ * runtimes keep (`module.wasm`, `native`, …) and `meta.json` (each runtime's artifact record under the
+ * runtime's name). Every write is a temp file + rename, so a crash never leaves a half-written
+ * artifact. What an artifact is and how it loads is the runtime's business (accept/load/forget).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FUNCTION_NAME, type FunctionInfo } from '../protocol/api.js';
+import type { ArtifactMeta, FunctionMeta, Runtime, Staged, StoredFunction } from './host/runtime.js';
 import { HttpError, notFound } from './http-error.js';
-import { prepareWasm } from './wasm-module.js';
-
-export interface FunctionMeta {
-  wasm?: { sha256: string; bytes: number };
-  native?: { sha256: string; arch: string };
-  /** `source: "native"` images are built from the native binary; "archive" ones were uploaded. */
-  docker?: { image: string; source: 'native' | 'archive'; sha256: string };
-}
-
-export interface StoredFunction {
-  readonly name: string;
-  meta: FunctionMeta;
-  /** Compiled once, capped to --max-memory-mb; instances are created per invocation. */
-  wasmModule?: WebAssembly.Module;
-  readonly nativePath: string;
-}
 
 /** Throws 400 unless `name` matches FUNCTION_NAME (which also rules out path traversal). */
 export function checkName(name: string): string {
@@ -37,25 +23,24 @@ export function checkName(name: string): string {
   return name;
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+const same = (a: ArtifactMeta | undefined, b: ArtifactMeta | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export class FunctionStore {
   readonly dir: string;
-  readonly #maxMemoryMb: number;
+  /** Sources before the runtimes that derive from them, so a derived artifact is checked against its loaded source. */
+  readonly #runtimes: readonly Runtime[];
   readonly #functions = new Map<string, StoredFunction>();
   /** Per-name write chains: two deploys of one name never interleave their renames. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  private constructor(dir: string, maxMemoryMb: number) {
+  private constructor(dir: string, runtimes: readonly Runtime[]) {
     this.dir = dir;
-    this.#maxMemoryMb = maxMemoryMb;
+    this.#runtimes = [...runtimes.filter((r) => !r.derivesFrom), ...runtimes.filter((r) => r.derivesFrom)];
   }
 
-  /** Opens (creating) the store and compiles every stored module; returns warnings for broken entries. */
-  static async open(dir: string, maxMemoryMb: number): Promise<{ store: FunctionStore; warnings: string[] }> {
-    const store = new FunctionStore(dir, maxMemoryMb);
+  /** Opens (creating) the store and loads every stored artifact through its runtime; returns warnings for broken entries. */
+  static async open(dir: string, runtimes: readonly Runtime[]): Promise<{ store: FunctionStore; warnings: string[] }> {
+    const store = new FunctionStore(dir, runtimes);
     const warnings: string[] = [];
     // Whatever .tmp holds is a write or delete a crash interrupted: never part of the store.
     await rm(join(dir, '.tmp'), { recursive: true, force: true });
@@ -73,33 +58,51 @@ export class FunctionStore {
 
   /**
    * Loads one function. An artifact and its meta.json are replaced by two renames, so a crash between
-   * them leaves a new artifact beside the old meta: the hashes are taken from the files themselves,
-   * and an image built from a replaced binary is dropped as stale. Returns what was corrected.
+   * them leaves a new artifact beside the old meta: runtimes take the hashes from the files
+   * themselves, and an artifact derived from a replaced source is dropped as stale. Returns what was
+   * corrected.
    */
   async #load(name: string): Promise<string[]> {
     const warnings: string[] = [];
     const meta = JSON.parse(await readFile(join(this.dir, name, 'meta.json'), 'utf8')) as FunctionMeta;
-    const fn: StoredFunction = { name, meta, nativePath: join(this.dir, name, 'native') };
-    if (meta.wasm) {
-      const bytes = await readFile(join(this.dir, name, 'module.wasm'));
-      fn.wasmModule = await prepareWasm(bytes, this.#maxMemoryMb);
-      const hash = sha256(bytes);
-      if (hash !== meta.wasm.sha256) {
-        meta.wasm = { sha256: hash, bytes: bytes.length };
-        warnings.push(`store: ${name}: module.wasm was newer than its meta.json (interrupted deploy); using the file`);
+    const fn: StoredFunction = { name, dir: join(this.dir, name), meta };
+    const next: FunctionMeta = { ...meta };
+    const loaded: Runtime[] = [];
+    try {
+      for (const runtime of this.#runtimes) {
+        const held = meta[runtime.name];
+        if (!held) continue;
+        const result = await runtime.load(fn, held);
+        loaded.push(runtime);
+        next[runtime.name] = result.meta;
+        if (result.warning) warnings.push(`store: ${name}: ${result.warning}`);
       }
+    } catch (error) {
+      for (const runtime of loaded) runtime.forget(name, next[runtime.name]!);
+      throw error;
     }
-    if (meta.native) {
-      const hash = sha256(await readFile(fn.nativePath));
-      if (hash !== meta.native.sha256) {
-        meta.native = { ...meta.native, sha256: hash };
-        if (meta.docker?.source === 'native') delete meta.docker;
-        warnings.push(`store: ${name}: the native binary was newer than its meta.json (interrupted deploy); using the file${meta.docker ? '' : ', its docker image must be rebuilt: deploy the binary again'}`);
-      }
+    for (const [runtime, stale] of this.#dropStale(next)) {
+      warnings.push(
+        `store: ${name}: its ${runtime.name} artifact was built from an older ${runtime.derivesFrom} artifact (interrupted deploy) and is dropped; deploy the ${runtime.derivesFrom} artifact again to rebuild it`,
+      );
+      runtime.forget(name, stale);
     }
-    if (warnings.length) await this.#writeMeta(fn, meta);
+    if (warnings.length) await this.#writeMeta(fn, next);
     else this.#functions.set(name, fn);
     return warnings;
+  }
+
+  /** Removes from `meta` every derived artifact whose source is gone or was replaced; returns them. */
+  #dropStale(meta: FunctionMeta): Array<[Runtime, ArtifactMeta]> {
+    const dropped: Array<[Runtime, ArtifactMeta]> = [];
+    for (const runtime of this.#runtimes) {
+      const held = meta[runtime.name];
+      if (!runtime.derivesFrom || held?.source !== runtime.derivesFrom) continue;
+      if (meta[runtime.derivesFrom]?.sha256 === held.sha256) continue;
+      delete meta[runtime.name];
+      dropped.push([runtime, held]);
+    }
+    return dropped;
   }
 
   get(name: string): StoredFunction | undefined {
@@ -114,55 +117,56 @@ export class FunctionStore {
   }
 
   list(): FunctionInfo[] {
-    return [...this.#functions.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((fn) => ({ name: fn.name, artifacts: publicArtifacts(fn.meta) }));
+    return [...this.#functions.values()].sort((a, b) => a.name.localeCompare(b.name)).map((fn) => this.#info(fn));
+  }
+
+  /** The function as GET /functions shows it: each artifact described by its runtime. */
+  #info(fn: StoredFunction): FunctionInfo {
+    const artifacts: Record<string, unknown> = {};
+    for (const runtime of this.#runtimes) {
+      const held = fn.meta[runtime.name];
+      if (held) artifacts[runtime.name] = runtime.describe(held);
+    }
+    return { name: fn.name, artifacts: artifacts as FunctionInfo['artifacts'] };
   }
 
   all(): StoredFunction[] {
     return [...this.#functions.values()];
   }
 
-  /** Validates + compiles the module, then replaces the stored one atomically. */
-  putWasm(name: string, bytes: Buffer): Promise<FunctionInfo> {
-    return this.#locked(name, async () => {
-      const module = await prepareWasm(bytes, this.#maxMemoryMb);
-      const fn = await this.#ensure(name);
-      await this.#writeAtomic(join(this.dir, name, 'module.wasm'), bytes);
-      const meta = { ...fn.meta, wasm: { sha256: sha256(bytes), bytes: bytes.length } };
-      await this.#writeMeta(fn, meta);
-      fn.wasmModule = module;
-      return { name, artifacts: publicArtifacts(fn.meta) };
-    });
-  }
-
   /**
-   * Stores an already validated native executable and, when given, the image built around it.
-   * Without an image, an older image built from a previous binary is dropped (it would be stale).
+   * Deploys an upload of `runtime`'s artifact: the runtime validates it (and runtimes deriving from it
+   * build theirs) before anything is replaced; then files, meta.json, the runtimes' in-memory state,
+   * and what the old artifacts held is forgotten.
    */
-  putNative(name: string, bytes: Buffer, arch: string, image?: string): Promise<FunctionInfo> {
+  put(name: string, runtime: Runtime, bytes: Buffer): Promise<FunctionInfo> {
     return this.#locked(name, async () => {
+      const staged: Array<[Runtime, Staged<ArtifactMeta>]> = [[runtime, await runtime.accept(name, bytes)]];
+      const source = staged[0]![1].meta;
+      for (const other of this.#runtimes) {
+        if (other.derivesFrom !== runtime.artifact || !other.derive) continue;
+        const derived = await other.derive(name, bytes, source);
+        if (derived) staged.push([other, derived]);
+      }
       const fn = await this.#ensure(name);
-      const hash = sha256(bytes);
-      await this.#writeAtomic(fn.nativePath, bytes, 0o755);
-      const meta: FunctionMeta = { ...fn.meta, native: { sha256: hash, arch } };
-      if (image) meta.docker = { image, source: 'native', sha256: hash };
-      else if (meta.docker?.source === 'native') delete meta.docker;
-      await this.#writeMeta(fn, meta);
-      return { name, artifacts: publicArtifacts(fn.meta) };
+      for (const [, s] of staged) {
+        for (const file of s.files ?? []) await this.#writeAtomic(join(fn.dir, file.name), file.bytes, file.mode);
+      }
+      const before = fn.meta;
+      const next: FunctionMeta = { ...before };
+      for (const [r, s] of staged) next[r.name] = s.meta;
+      this.#dropStale(next);
+      await this.#writeMeta(fn, next);
+      for (const [, s] of staged) s.commit?.();
+      for (const r of this.#runtimes) {
+        const old = before[r.name];
+        if (old && !same(old, next[r.name])) r.forget(name, old);
+      }
+      return this.#info(fn);
     });
   }
 
-  /** Records an image (loaded from an uploaded archive, or built later) for `name`. */
-  putDockerImage(name: string, docker: NonNullable<FunctionMeta['docker']>): Promise<FunctionInfo> {
-    return this.#locked(name, async () => {
-      const fn = await this.#ensure(name);
-      await this.#writeMeta(fn, { ...fn.meta, docker });
-      return { name, artifacts: publicArtifacts(fn.meta) };
-    });
-  }
-
-  /** Removes the function and its files; returns what it held (so images can be removed too). */
+  /** Removes the function and its files, and has every runtime forget what it held for it. */
   delete(name: string): Promise<StoredFunction> {
     return this.#locked(name, async () => {
       const fn = this.require(name);
@@ -172,6 +176,10 @@ export class FunctionStore {
       await rename(join(this.dir, name), trash);
       this.#functions.delete(name);
       await rm(trash, { recursive: true, force: true });
+      for (const runtime of this.#runtimes) {
+        const held = fn.meta[runtime.name];
+        if (held) runtime.forget(name, held);
+      }
       return fn;
     });
   }
@@ -181,7 +189,7 @@ export class FunctionStore {
     const fn = this.#functions.get(name);
     if (fn) return fn;
     await mkdir(join(this.dir, name), { recursive: true });
-    return { name, meta: {}, nativePath: join(this.dir, name, 'native') };
+    return { name, dir: join(this.dir, name), meta: {} };
   }
 
   async #writeMeta(fn: StoredFunction, meta: FunctionMeta): Promise<void> {
@@ -190,7 +198,7 @@ export class FunctionStore {
     this.#functions.set(fn.name, fn);
   }
 
-  async #writeAtomic(path: string, bytes: Buffer, mode = 0o644): Promise<void> {
+  async #writeAtomic(path: string, bytes: Uint8Array, mode = 0o644): Promise<void> {
     const tmp = join(this.dir, '.tmp', `${randomBytes(8).toString('hex')}.part`);
     try {
       await writeFile(tmp, bytes, { mode, flush: true });
@@ -215,12 +223,4 @@ export class FunctionStore {
     });
     return next;
   }
-}
-
-function publicArtifacts(meta: FunctionMeta): FunctionInfo['artifacts'] {
-  const artifacts: FunctionInfo['artifacts'] = {};
-  if (meta.wasm) artifacts.wasm = meta.wasm;
-  if (meta.native) artifacts.native = meta.native;
-  if (meta.docker) artifacts.docker = { image: meta.docker.image };
-  return artifacts;
 }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateElf } from '../../src/server/artifacts.js';
-import { HttpError } from '../../src/server/http-error.js';
-import { capMemory, prepareWasm } from '../../src/server/wasm-module.js';
+import { RuntimeError } from '../../src/server/host/errors.js';
+import { validateElf } from '../../src/server/runtimes/native/elf.js';
+import { capMemory, prepareWasm } from '../../src/server/runtimes/wasm/module.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
 
 /** A tiny module: (memory <min> [max]) exported as "memory", plus an empty exported _start. */
@@ -43,14 +43,14 @@ test('capMemory lowers a max above the cap and keeps a max below it', () => {
 });
 
 test('prepareWasm rejects a module whose initial memory is above the cap with 422', async () => {
-  await assert.rejects(prepareWasm(moduleWithMemory(64), 2), (e: unknown) => e instanceof HttpError && e.status === 422 && /--max-memory-mb/.test(e.message));
+  await assert.rejects(prepareWasm(moduleWithMemory(64), 2), (e: unknown) => e instanceof RuntimeError && e.kind === 'invalid-artifact' && /--max-memory-mb/.test(e.message));
 });
 
 test('prepareWasm rejects bytes that fail WebAssembly.validate with 422', async () => {
   const broken = Buffer.from(moduleWithMemory(1));
   broken[broken.length - 1] = 0xff;
-  await assert.rejects(prepareWasm(broken, 2), (e: unknown) => e instanceof HttpError && e.status === 422 && /validate/.test(e.message));
-  await assert.rejects(prepareWasm(Buffer.from('hello'), 2), (e: unknown) => e instanceof HttpError && e.status === 422);
+  await assert.rejects(prepareWasm(broken, 2), (e: unknown) => e instanceof RuntimeError && e.kind === 'invalid-artifact' && /validate/.test(e.message));
+  await assert.rejects(prepareWasm(Buffer.from('hello'), 2), (e: unknown) => e instanceof RuntimeError && e.kind === 'invalid-artifact');
 });
 
 test('prepareWasm compiles the echo fixture and caps its memory', async () => {
@@ -61,7 +61,7 @@ test('prepareWasm compiles the echo fixture and caps its memory', async () => {
 test('validateElf accepts the static gcc fixture on x64 and names the arch when it differs', async () => {
   const elf = await fixtureBytes('echo', 'native');
   validateElf(elf, 'x64');
-  assert.throws(() => validateElf(elf, 'arm64'), (e: unknown) => e instanceof HttpError && e.status === 422 && /is for x64 but this server is arm64/.test(e.message));
+  assert.throws(() => validateElf(elf, 'arm64'), (e: unknown) => e instanceof RuntimeError && e.kind === 'invalid-artifact' && /is for x64 but this server is arm64/.test(e.message));
 });
 
 test('validateElf rejects non-ELF bytes and dynamically linked executables with 422', () => {

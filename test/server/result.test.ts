@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricsRegistry } from '../../src/server/metrics.js';
 import { START_TOLERANCE_US, toInvocationResult } from '../../src/server/result.js';
-import type { RawRun } from '../../src/server/runtimes/types.js';
+import type { RawRun } from '../../src/server/host/runtime.js';
 
 const enc = new TextEncoder();
 

@@ -1,5 +1,5 @@
-/** A counting semaphore with a bounded wait queue: `acquire` rejects 503 when the queue is full. */
-import { HttpError } from './http-error.js';
+/** A counting semaphore with a bounded wait queue: `acquire` rejects `busy` when the queue is full. */
+import { RuntimeError } from './errors.js';
 
 export class Limiter {
   #active = 0;
@@ -14,7 +14,7 @@ export class Limiter {
   async acquire(): Promise<() => void> {
     if (this.#active >= this.slots) {
       if (this.#waiting.length >= this.queueLimit) {
-        throw new HttpError(503, 'busy', `all ${this.slots} ${this.what} slots are busy and ${this.#waiting.length} wait; retry later`, { retryAfterS: 1 });
+        throw new RuntimeError('busy', `all ${this.slots} ${this.what} slots are busy and ${this.#waiting.length} wait; retry later`);
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {

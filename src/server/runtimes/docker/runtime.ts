@@ -11,27 +11,29 @@
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
-import type { Clock } from '../clock-source.js';
-import { HttpError, invalidArtifact, notFound } from '../http-error.js';
-import type { Limiter } from '../limiter.js';
-import type { StoredFunction } from '../store.js';
-import { OutputBuffer } from '../wasi.js';
-import type { FunctionRuntime, RawRun } from './types.js';
-import { readImageManifest } from '../artifacts.js';
+import { sha256 } from '../../host/digest.js';
+import { RuntimeError, invalidArtifact, notDeployed } from '../../host/errors.js';
+import { Limiter } from '../../host/limiter.js';
+import { OutputBuffer } from '../../host/output-buffer.js';
+import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged } from '../../host/runtime.js';
+import { readImageManifest } from './archive.js';
 
 export const FUNCTION_LABEL = 'nebula.function';
 
-export interface DockerOptions {
-  clock: Clock;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  maxMemoryMb: number;
-  pidsLimit: number;
-  limiter: Limiter;
+/** `source: "native"`: built by the server around the native upload; "archive": uploaded as an image. */
+export interface DockerMeta extends ArtifactMeta {
+  image: string;
+}
+
+export interface DockerSettings {
+  /** false: no docker runtime in this server (no engine probing); it reports itself disabled. */
+  enabled: boolean;
   /** Engine socket; without it dockerode follows DOCKER_HOST, else /var/run/docker.sock. */
   socketPath?: string | undefined;
-  /** Called with background failures (container removal) so they are not lost. */
-  onWarning: (message: string) => void;
+  /** Processes per container (PidsLimit). */
+  pidsLimit: number;
+  /** Containers at once (--max-containers). */
+  containers: number;
 }
 
 function errorText(error: unknown): string {
@@ -65,8 +67,17 @@ function demux(stream: NodeJS.ReadableStream, stdout: OutputBuffer, stderr: Outp
   });
 }
 
-export class DockerRuntime implements FunctionRuntime {
+const DISABLED = 'docker is disabled in this server';
+
+export class DockerRuntime implements Runtime<DockerMeta> {
+  readonly name = 'docker';
+  readonly artifact = 'docker';
+  readonly derivesFrom = 'native';
+  readonly slots: number;
   readonly docker: Docker;
+  readonly #host: HostContext;
+  readonly #settings: DockerSettings;
+  readonly #limiter: Limiter;
   #available = false;
   #reason = 'not checked yet';
   readonly #where: string;
@@ -74,22 +85,34 @@ export class DockerRuntime implements FunctionRuntime {
   /** Containers between create and removal-scheduled: killed on close() so none outlives the server. */
   readonly #running = new Set<Docker.Container>();
 
-  constructor(readonly options: DockerOptions) {
-    this.docker = options.socketPath ? new Docker({ socketPath: options.socketPath }) : new Docker();
-    this.#where = options.socketPath ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+  constructor(host: HostContext, settings: DockerSettings) {
+    this.#host = host;
+    this.#settings = settings;
+    this.slots = settings.containers;
+    // No queue of its own: admission (app.ts) queues calls before they get here.
+    this.#limiter = new Limiter(settings.containers, 0, 'container');
+    this.docker = settings.socketPath ? new Docker({ socketPath: settings.socketPath }) : new Docker();
+    this.#where = settings.socketPath ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    if (!settings.enabled) this.#reason = DISABLED;
   }
 
-  get available(): boolean {
-    return this.#available;
+  async start(): Promise<void> {
+    if (this.#settings.enabled) await this.check();
   }
 
-  /** Why docker is unavailable (for /healthz), or undefined when it is available. */
-  get reason(): string | undefined {
-    return this.#available ? undefined : this.#reason;
+  health(): RuntimeHealth {
+    if (this.#available) return { available: true };
+    if (this.#settings.enabled) void this.check(); // the next /healthz reflects a started engine
+    return { available: false, reason: this.#reason };
+  }
+
+  backgroundWork(): number {
+    return this.#removals.size;
   }
 
   /** Pings the engine (2 s budget) and records whether it answers. */
   async check(): Promise<boolean> {
+    if (!this.#settings.enabled) return false;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -111,30 +134,63 @@ export class DockerRuntime implements FunctionRuntime {
   /** 503 with how to fix it, unless the engine answers (re-checked, so a late-started engine is found). */
   async requireAvailable(): Promise<void> {
     if (this.#available || (await this.check())) return;
-    throw new HttpError(
-      503,
-      'docker-unavailable',
+    if (!this.#settings.enabled) throw new RuntimeError('unavailable', DISABLED, 'docker-unavailable');
+    throw new RuntimeError(
+      'unavailable',
       `the docker runtime is unavailable (${this.#reason}); start the Docker engine (e.g. dockerd) or run nebula serve with --docker-socket PATH`,
+      'docker-unavailable',
     );
   }
 
-  async invoke(fn: StoredFunction, input: Buffer): Promise<RawRun> {
+  /** Loads an uploaded `docker save` archive (validated first, also when the engine is down). */
+  async accept(name: string, bytes: Buffer): Promise<Staged<DockerMeta>> {
+    if (!this.#settings.enabled) throw new RuntimeError('unavailable', DISABLED, 'docker-unavailable');
+    const hash = sha256(bytes);
+    const image = await this.#loadArchive(name, bytes, hash);
+    return { meta: { image, source: 'archive', sha256: hash } };
+  }
+
+  /** Builds a `FROM scratch` image around a native upload, when an engine answers. */
+  async derive(name: string, bytes: Buffer, source: ArtifactMeta): Promise<Staged<DockerMeta> | undefined> {
+    if (!this.#available && !(await this.check())) return undefined;
+    const image = await this.#buildFromNative(name, bytes, source.sha256);
+    return { meta: { image, source: 'native', sha256: source.sha256 } };
+  }
+
+  async load(_fn: unknown, meta: DockerMeta): Promise<Loaded<DockerMeta>> {
+    return { meta };
+  }
+
+  /** Removes an image nebula tagged (after a redeploy or delete); failures only warn. */
+  forget(_name: string, meta: DockerMeta): void {
+    if (this.#available) this.#removeImage(meta.image);
+  }
+
+  describe(meta: DockerMeta): Record<string, unknown> {
+    return { image: meta.image };
+  }
+
+  async invoke(call: Invocation): Promise<RawRun> {
     await this.requireAvailable();
-    if (!fn.meta.docker) {
-      throw notFound(
+    const { fn } = call;
+    const meta = fn.meta.docker as DockerMeta | undefined;
+    if (!meta) {
+      throw notDeployed(
         `function "${fn.name}" has no docker image; deploy a native executable (PUT /functions/${fn.name}/native) or an image archive (PUT /functions/${fn.name}/docker)`,
       );
     }
-    const release = await this.options.limiter.acquire();
+    const release = await this.#limiter.acquire();
     try {
-      return await this.#run(fn.name, fn.meta.docker.image, input);
+      return await this.#run(fn.name, meta.image, call.input, call.limits);
     } finally {
       release();
     }
   }
 
-  async #run(name: string, image: string, input: Buffer): Promise<RawRun> {
-    const { clock, timeoutMs, maxOutputBytes, maxMemoryMb, pidsLimit } = this.options;
+  async #run(name: string, image: string, input: Buffer, limits: Limits): Promise<RawRun> {
+    const { clock } = this.#host;
+    const { pidsLimit } = this.#settings;
+    const { timeoutMs, maxOutputBytes, maxMemoryMb } = limits;
     let container: Docker.Container | undefined;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -186,7 +242,7 @@ export class DockerRuntime implements FunctionRuntime {
       const waitedUs = clock.nowUs();
       await streamEnded;
       if (timedOut) {
-        throw new HttpError(504, 'timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
+        throw new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
       }
       const exitCode = waited.StatusCode;
       const run: RawRun = {
@@ -202,15 +258,15 @@ export class DockerRuntime implements FunctionRuntime {
       if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
       return run;
     } catch (error) {
-      if (error instanceof HttpError) throw error;
+      if (error instanceof RuntimeError) throw error;
       if (timedOut) {
-        throw new HttpError(504, 'timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
+        throw new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
       }
       const message = errorText(error);
       if (/no such image/i.test(message)) {
-        throw new HttpError(404, 'not-found', `docker image ${image} for "${name}" is missing from the engine; deploy the function again`);
+        throw notDeployed(`docker image ${image} for "${name}" is missing from the engine; deploy the function again`);
       }
-      throw new HttpError(500, 'docker-failed', `docker run of ${image} failed: ${message}`);
+      throw new RuntimeError('failed', `docker run of ${image} failed: ${message}`, 'docker-failed');
     } finally {
       clearTimeout(timer);
       if (container) {
@@ -228,7 +284,7 @@ export class DockerRuntime implements FunctionRuntime {
         (error: unknown) => {
           const message = errorText(error);
           if (!/no such container|is already in progress/i.test(message)) {
-            this.options.onWarning(`docker: could not remove container ${container.id}: ${message}`);
+            this.#host.warn(`docker: could not remove container ${container.id}: ${message}`);
           }
         },
       )
@@ -237,7 +293,7 @@ export class DockerRuntime implements FunctionRuntime {
   }
 
   /** Builds `FROM scratch` + the binary as /fn, tagged nebula-fn-<name>:<sha12>. */
-  async buildFromNative(name: string, binary: Buffer, sha256: string): Promise<string> {
+  async #buildFromNative(name: string, binary: Buffer, sha256: string): Promise<string> {
     await this.requireAvailable();
     const tag = `nebula-fn-${name}:${sha256.slice(0, 12)}`;
     const context = pack();
@@ -250,7 +306,7 @@ export class DockerRuntime implements FunctionRuntime {
   }
 
   /** Loads a `docker save` archive and tags it nebula-fn-<name>:<sha12>; 422 if it is not one. */
-  async loadArchive(name: string, archive: Buffer, sha256: string): Promise<string> {
+  async #loadArchive(name: string, archive: Buffer, sha256: string): Promise<string> {
     const [entry] = await readImageManifest(archive);
     await this.requireAvailable();
     const id = /([0-9a-f]{64})/.exec(entry!.Config)?.[1];
@@ -262,19 +318,18 @@ export class DockerRuntime implements FunctionRuntime {
     return `nebula-fn-${name}:${tag}`;
   }
 
-  /** Removes an image nebula tagged (after a delete); failures only warn. */
-  removeImage(image: string): void {
+  #removeImage(image: string): void {
     this.docker
       .getImage(image)
       .remove()
-      .catch((error: unknown) => this.options.onWarning(`docker: could not remove image ${image}: ${errorText(error)}`));
+      .catch((error: unknown) => this.#host.warn(`docker: could not remove image ${image}: ${errorText(error)}`));
   }
 
   #follow(output: NodeJS.ReadableStream, what: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(output, (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
         const failed = error?.message ?? events.find((e) => e.error)?.error;
-        if (failed) reject(new HttpError(failed.includes('archive') ? 422 : 500, 'docker-failed', `${what} failed: ${failed}`));
+        if (failed) reject(new RuntimeError(failed.includes('archive') ? 'invalid-artifact' : 'failed', `${what} failed: ${failed}`, 'docker-failed'));
         else resolve();
       });
     });

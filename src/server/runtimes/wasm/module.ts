@@ -3,7 +3,7 @@
  * its memory limits are rewritten so no instance can grow past the cap (a hog then fails to allocate
  * instead of eating the machine — uncapped, a module may grow to 4 GiB), and it is compiled once.
  */
-import { invalidArtifact } from './http-error.js';
+import { invalidArtifact } from '../../host/errors.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const SECTION_IMPORT = 2;

@@ -7,20 +7,21 @@
  * pipe open, so 'close' (and the reply, and the limiter slot) would wait for it forever.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
-import type { Clock } from '../clock-source.js';
-import { HttpError, notFound } from '../http-error.js';
-import type { Limiter } from '../limiter.js';
-import type { StoredFunction } from '../store.js';
-import { OutputBuffer } from '../wasi.js';
-import type { FunctionRuntime, RawRun } from './types.js';
+import { join } from 'node:path';
+import { sha256 } from '../../host/digest.js';
+import { RuntimeError, notDeployed } from '../../host/errors.js';
+import { Limiter } from '../../host/limiter.js';
+import { OutputBuffer } from '../../host/output-buffer.js';
+import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction } from '../../host/runtime.js';
+import { checkElfHeader, ELF_HEADER_BYTES, ELF_MACHINE, validateElf } from './elf.js';
 
-export interface NativeOptions {
-  clock: Clock;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  limiter: Limiter;
+export interface NativeMeta extends ArtifactMeta {
+  arch: string;
 }
+
+const FILE = 'native';
 
 /** Exit status in the shell's (and Docker's) convention: 128 + signal number for a killed process. */
 export function signalExitCode(signal: NodeJS.Signals): number {
@@ -37,26 +38,73 @@ function killGroup(pgid: number | undefined): void {
   }
 }
 
-export class NativeRuntime implements FunctionRuntime {
+export class NativeRuntime implements Runtime<NativeMeta> {
+  readonly name = 'native';
+  readonly artifact = 'native';
+  readonly slots: number;
+  readonly #host: HostContext;
+  readonly #limiter: Limiter;
   /** Process groups of the calls in flight, killed on close() so none outlives the server. */
   readonly #groups = new Set<number>();
 
-  constructor(readonly options: NativeOptions) {}
+  constructor(host: HostContext) {
+    this.#host = host;
+    this.slots = host.processSlots;
+    // No queue of its own: admission (app.ts) queues calls before they get here.
+    this.#limiter = new Limiter(host.processSlots, 0, 'native process');
+  }
 
-  async invoke(fn: StoredFunction, input: Buffer): Promise<RawRun> {
+  health(): RuntimeHealth {
+    if (this.#host.arch in ELF_MACHINE) return { available: true };
+    return { available: false, reason: `native executables are not supported on ${this.#host.arch}` };
+  }
+
+  #requireSupported(): void {
+    const health = this.health();
+    if (!health.available) throw new RuntimeError('unavailable', health.reason ?? 'native is unavailable');
+  }
+
+  uploadHead(): { bytes: number; check: (head: Buffer) => void } | undefined {
+    if (!this.health().available) return undefined;
+    return { bytes: ELF_HEADER_BYTES, check: (head) => checkElfHeader(head, this.#host.arch) };
+  }
+
+  async accept(_name: string, bytes: Buffer): Promise<Staged<NativeMeta>> {
+    this.#requireSupported();
+    validateElf(bytes, this.#host.arch);
+    return { meta: { sha256: sha256(bytes), arch: this.#host.arch }, files: [{ name: FILE, bytes, mode: 0o755 }] };
+  }
+
+  async load(fn: StoredFunction, meta: NativeMeta): Promise<Loaded<NativeMeta>> {
+    const hash = sha256(await readFile(join(fn.dir, FILE)));
+    if (hash === meta.sha256) return { meta };
+    return { meta: { ...meta, sha256: hash }, warning: 'the native binary was newer than its meta.json (interrupted deploy); using the file' };
+  }
+
+  forget(): void {
+    // Nothing held beyond the file, which the store removes.
+  }
+
+  describe(meta: NativeMeta): Record<string, unknown> {
+    return { sha256: meta.sha256, arch: meta.arch };
+  }
+
+  async invoke(call: Invocation): Promise<RawRun> {
+    const { fn } = call;
     if (!fn.meta.native) {
-      throw notFound(`function "${fn.name}" has no native artifact; deploy one with PUT /functions/${fn.name}/native`);
+      throw notDeployed(`function "${fn.name}" has no native artifact; deploy one with PUT /functions/${fn.name}/native`);
     }
-    const release = await this.options.limiter.acquire();
+    const release = await this.#limiter.acquire();
     try {
-      return await this.#run(fn.nativePath, input);
+      return await this.#run(join(fn.dir, FILE), call.input, call.limits);
     } finally {
       release();
     }
   }
 
-  #run(path: string, input: Buffer): Promise<RawRun> {
-    const { clock, timeoutMs, maxOutputBytes } = this.options;
+  #run(path: string, input: Buffer, limits: Limits): Promise<RawRun> {
+    const { clock } = this.#host;
+    const { timeoutMs, maxOutputBytes } = limits;
     return new Promise<RawRun>((resolve, reject) => {
       const stdout = new OutputBuffer(maxOutputBytes);
       const stderr = new OutputBuffer(maxOutputBytes);
@@ -87,13 +135,13 @@ export class NativeRuntime implements FunctionRuntime {
       child.once('error', (error) => {
         clearTimeout(timer);
         if (pgid !== undefined) this.#groups.delete(pgid);
-        reject(new HttpError(500, 'spawn-failed', `cannot start the native executable: ${error.message}`));
+        reject(new RuntimeError('failed', `cannot start the native executable: ${error.message}`, 'spawn-failed'));
       });
       child.once('close', (code, signal) => {
         clearTimeout(timer);
         if (pgid !== undefined) this.#groups.delete(pgid);
         if (timedOut) {
-          reject(new HttpError(504, 'timeout', `the function ran longer than ${timeoutMs} ms and was killed (--timeout-ms)`));
+          reject(new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and was killed (--timeout-ms)`));
           return;
         }
         const run: RawRun = {

@@ -8,7 +8,8 @@
  * `proc_exit` throws a private WasiExit so it ends the instance, never the process.
  */
 import { getRandomValues } from 'node:crypto';
-import { WASI_MODULE } from './wasm-module.js';
+import { OutputBuffer } from '../../host/output-buffer.js';
+import { WASI_MODULE } from './module.js';
 
 const ESUCCESS = 0;
 const EBADF = 8;
@@ -21,35 +22,6 @@ const CLOCK_REALTIME = 0;
 /** Thrown by proc_exit; carries the exit code out of `_start`. */
 export class WasiExit {
   constructor(readonly code: number) {}
-}
-
-/** Output collected for one stream, with a byte cap (beyond it, bytes are counted but dropped). */
-export class OutputBuffer {
-  readonly chunks: Uint8Array[] = [];
-  length = 0;
-  dropped = 0;
-  constructor(readonly cap: number) {}
-  push(bytes: Uint8Array): void {
-    const room = this.cap - this.length;
-    if (room <= 0) {
-      this.dropped += bytes.length;
-      return;
-    }
-    const take = bytes.length <= room ? bytes : bytes.subarray(0, room);
-    this.chunks.push(take.slice());
-    this.length += take.length;
-    this.dropped += bytes.length - take.length;
-  }
-  concat(): Uint8Array {
-    if (this.chunks.length === 1) return this.chunks[0]!;
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  }
 }
 
 /** The per-invocation state the import object reads and writes. */

@@ -1,0 +1,41 @@
+/**
+ * The failures a runtime reports. Runtimes say what went wrong, not how HTTP spells it: the app maps
+ * each kind to a status code (src/server/app.ts, docs/api.md), so every runtime answers alike.
+ */
+
+/** What kind of failure; the app's status for each: 404, 503, 503, 503, 504, 422, 500. */
+export type RuntimeFailure = 'not-deployed' | 'unavailable' | 'busy' | 'shutting-down' | 'timeout' | 'invalid-artifact' | 'failed';
+
+/** Error codes the API answered before runtimes had kinds; kept so clients see the same codes. */
+const DEFAULT_CODE: Record<RuntimeFailure, string> = {
+  'not-deployed': 'not-found',
+  unavailable: 'runtime-unavailable',
+  busy: 'busy',
+  'shutting-down': 'shutting-down',
+  timeout: 'timeout',
+  'invalid-artifact': 'invalid-artifact',
+  failed: 'internal',
+};
+
+export class RuntimeError extends Error {
+  readonly kind: RuntimeFailure;
+  /** The `error.code` clients see (e.g. "docker-unavailable"); defaults by kind. */
+  readonly code: string;
+
+  constructor(kind: RuntimeFailure, message: string, code?: string) {
+    super(message);
+    this.name = 'RuntimeError';
+    this.kind = kind;
+    this.code = code ?? DEFAULT_CODE[kind];
+  }
+}
+
+/** An uploaded artifact that fails validation; `message` says what is wrong and how to fix it. */
+export function invalidArtifact(message: string): RuntimeError {
+  return new RuntimeError('invalid-artifact', message);
+}
+
+/** A function that has no artifact for this runtime; `message` names the PUT that deploys one. */
+export function notDeployed(message: string): RuntimeError {
+  return new RuntimeError('not-deployed', message);
+}

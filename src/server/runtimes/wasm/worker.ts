@@ -1,0 +1,29 @@
+/**
+ * Worker thread of the `wasm` runtime's pool: a fresh instance per call of the cached module, `_start`
+ * with in-memory stdio (src/server/runtimes/wasm/wasi.ts). The loop is the shared one in
+ * src/server/host/worker-loop.ts.
+ */
+import { OutputBuffer } from '../../host/output-buffer.js';
+import { serveWorker } from '../../host/worker-loop.js';
+import { createWasiHost, runInstance, type WasiHost } from './wasi.js';
+
+await serveWorker<WebAssembly.Module, { module: WebAssembly.Module; host: WasiHost }>((clocks) => ({
+  load: (module) => ({ module, host: createWasiHost(module, clocks) }),
+  run(entry, input, maxOutputBytes, ready) {
+    const call = {
+      stdin: input,
+      stdinPos: 0,
+      stdout: new OutputBuffer(maxOutputBytes),
+      stderr: new OutputBuffer(maxOutputBytes),
+      memory: undefined,
+    };
+    const outcome = runInstance(entry.module, entry.host, call, ready);
+    return {
+      exitCode: outcome.exitCode,
+      stdout: call.stdout.concat(),
+      stderr: call.stderr.concat(),
+      truncated: call.stdout.dropped + call.stderr.dropped > 0,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+  },
+}));
