@@ -64,6 +64,7 @@ function buildProgram(): Command {
     .option('--request-timeout-ms <ms>', 'a whole request, body included, must arrive within this (408)', '300000')
     .option('--body-timeout-ms <ms>', 'longest pause between two chunks of a request body (408)', '10000')
     .option('--max-header-kb <kb>', 'largest request head (431 above)', '16')
+    .option('--systemd-unit', 'print a systemd service running this serve with these flags (token from /etc/nebula/serve.env), then exit')
     .action(async (opts) => run(async () => (await import('./commands/serve.js')).serveCommand(opts)));
 
   program

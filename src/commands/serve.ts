@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { numberFlag, untilInterrupted } from './flags.js';
 import { startServer } from '../server/index.js';
+import { hasDockerGroup, serviceUser, systemdUnit } from './systemd-unit.js';
 import { escapeControl } from '../terminal-text.js';
 
 export interface ServeFlags {
@@ -26,13 +27,45 @@ export interface ServeFlags {
   bodyTimeoutMs?: string;
   maxUploads?: string;
   maxHeaderKb?: string;
+  systemdUnit?: boolean;
+}
+
+const DEFAULT_STORE = '.nebula/store';
+
+/** serve's flags as given, for ExecStart: the store made absolute (the unit's own by default), never the token. */
+function unitArgs(opts: ServeFlags): string[] {
+  const args: string[] = [];
+  const add = (flag: string, value: string | undefined): void => {
+    if (value !== undefined) args.push(flag, value);
+  };
+  add('--host', opts.host);
+  add('--port', opts.port);
+  add('--store', opts.store === undefined || opts.store === DEFAULT_STORE ? '/var/lib/nebula/store' : resolve(opts.store));
+  add('--workers', opts.workers);
+  add('--timeout-ms', opts.timeoutMs);
+  add('--max-memory-mb', opts.maxMemoryMb);
+  add('--queue', opts.queue);
+  add('--docker-socket', opts.dockerSocket);
+  add('--max-input-kb', opts.maxInputKb);
+  add('--max-artifact-mb', opts.maxArtifactMb);
+  add('--max-connections', opts.maxConnections);
+  add('--header-timeout-ms', opts.headerTimeoutMs);
+  add('--request-timeout-ms', opts.requestTimeoutMs);
+  add('--body-timeout-ms', opts.bodyTimeoutMs);
+  add('--max-uploads', opts.maxUploads);
+  add('--max-header-kb', opts.maxHeaderKb);
+  return args;
 }
 
 export async function serveCommand(opts: ServeFlags): Promise<number> {
+  if (opts.systemdUnit) {
+    process.stdout.write(systemdUnit({ serveArgs: unitArgs(opts), user: serviceUser(), environmentFile: '/etc/nebula/serve.env', dockerGroup: hasDockerGroup() }));
+    return ExitCode.Ok;
+  }
   const maxInputKb = numberFlag(opts.maxInputKb, '--max-input-kb', { min: 1, integer: true });
   const maxArtifactMb = numberFlag(opts.maxArtifactMb, '--max-artifact-mb', { min: 1, integer: true });
   const maxHeaderKb = numberFlag(opts.maxHeaderKb, '--max-header-kb', { min: 1, max: 1024, integer: true });
-  const storeDir = resolve(opts.store ?? '.nebula/store');
+  const storeDir = resolve(opts.store ?? DEFAULT_STORE);
   const server = await startServer({
     host: opts.host ?? '127.0.0.1',
     port: numberFlag(opts.port, '--port', { min: 0, max: 65535, integer: true }) ?? 3090,

@@ -11,9 +11,7 @@ import { renderSummaryMarkdown, summarize, type Summary } from '../report/summar
 import { VERSION } from '../version.js';
 import type { Driver, DoneEvent } from './driver.js';
 import type { RunDirectory } from './run-directory.js';
-import { evaluateThresholds, formatThresholdValue, thresholdVerdict, withholdThresholds, type ThresholdResult } from './thresholds.js';
-
-const THRESHOLD_MARK = { ok: '✓', FAILED: '✗', 'not judged': '–' } as const;
+import { evaluateThresholds, formatThresholdValue, THRESHOLD_MARK, thresholdVerdict, withholdThresholds, type ThresholdResult } from './thresholds.js';
 
 export interface RunOutcome {
   done: DoneEvent;

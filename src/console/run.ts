@@ -53,10 +53,15 @@ export async function runConsole(options: ConsoleRunOptions): Promise<ConsoleRun
   const url = parseTargetUrl(rawTarget, options.target ? '--target' : `${suite.file ?? 'suite'}: target`);
   const connections = connectionsFor(suite.load);
   const client = new TargetClient(url, { token: options.token, timeoutMs: suite.timeout_ms ?? 120_000, ...(connections ? { connections } : {}) });
+  const spec = options.meter ?? suite.meter;
+  if (spec === 'required') {
+    throw new UsageError(`suite ${suite.file ?? suite.name} measures energy and needs a meter: none was given`, {
+      hint: 'Pass --meter "modbus://PDU_ADDRESS:502?unit=1&map=gude-epc1105" or set NEBULA_METER (docs/pi-energy.md).',
+    });
+  }
   let meter: Meter | null = null;
   try {
     const { health } = await preflight(client, suite, options.token);
-    const spec = options.meter ?? suite.meter;
     meter = await openMeter(spec);
     let driverMeter: DriverMeter | null = null;
     if (meter.kind !== 'none') {

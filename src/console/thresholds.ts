@@ -87,6 +87,9 @@ export function withholdThresholds(results: readonly ThresholdResult[], status: 
   return results.map((r) => ({ ...r, passed: false, judged: false, note: `not judged: the run ${status}` }));
 }
 
+/** The sign of each verdict in Markdown lists (summary.md, the report). */
+export const THRESHOLD_MARK = { ok: '✓', FAILED: '✗', 'not judged': '–' } as const;
+
 /** One word per result, for summary.md and the console: ok, FAILED or "not judged". */
 export function thresholdVerdict(t: ThresholdResult): 'ok' | 'FAILED' | 'not judged' {
   if (!t.judged) return 'not judged';

@@ -1,19 +1,20 @@
 /**
- * HTML exporter: one self-contained file (inline CSS, data and chart script; nothing fetched) with,
- * per target: startup and total time vs input per runtime (log scale when runtimes differ by orders
+ * HTML exporter: one self-contained file (inline CSS, data and chart script; nothing fetched): the
+ * Markdown report's tables as HTML, then per target: startup and total time vs input per runtime (log scale when runtimes differ by orders
  * of magnitude), the distribution per runtime as box plots, energy per invocation vs input, and the
  * power timeline with invocation windows and the idle baseline.
  */
 import type { Runtime } from '../../protocol/api.js';
 import type { TargetReport } from '../compare.js';
 import { downsampleMinMax, mergeWindows, type Point } from '../downsample.js';
-import { formatMetric, isMeasured, METRIC_LABEL, metricValue, type Metric } from '../summary.js';
+import { isMeasured, METRIC_LABEL, metricValue, type Metric } from '../summary.js';
 import { quantile } from '../stats.js';
 import type { LoadedRun } from '../load.js';
 import type { ReportContext } from './context.js';
 import { CHARTS_JS } from './html-charts.js';
-import { loadCharts, loadTables } from './html-load.js';
-import { metricsOf, ratioWithCi } from './markdown.js';
+import { loadCharts } from './html-load.js';
+import { escapeHtml, markdownToHtml } from './markdown-html.js';
+import { metricsOf, serialize as markdownSerialize } from './markdown.js';
 
 // Okabe–Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale print.
 export const COLORS: Record<Runtime, string> = { wasm: '#0072b2', component: '#cc79a7', native: '#009e73', docker: '#e69f00' };
@@ -51,9 +52,7 @@ export interface ChartSpec {
   baseline?: number | null;
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { escapeHtml };
 
 /** Log scale when every value is positive and they span more than two orders of magnitude. */
 export function wantsLog(values: readonly number[]): boolean {
@@ -188,49 +187,44 @@ export function targetCharts(run: LoadedRun, t: TargetReport, index: number): Ch
   return charts.filter((c): c is ChartSpec => c !== undefined);
 }
 
-function headlineTable(t: TargetReport): string {
-  const metrics = metricsOf(t);
-  const rows = t.headlines
-    .filter((h) => metrics.includes(h.metric))
-    .map(
-      (h) =>
-        `<tr><td>${METRIC_LABEL[h.metric]}</td><td>${h.runtime} / ${h.baseline}</td><td>${escapeHtml(formatMetric(h.metric, h.value))}</td><td>${escapeHtml(formatMetric(h.metric, h.baseline_value))}</td><td><b>${escapeHtml(ratioWithCi(h.ratio))}</b></td></tr>`,
-    );
-  if (!rows.length) return '';
-  return `<table><thead><tr><th>metric</th><th>comparison</th><th>runtime</th><th>baseline</th><th>ratio [95% CI]</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
-}
-
-/** Serializes the report as a self-contained HTML page. */
-export function serialize({ report, runs }: ReportContext): string {
+/**
+ * Serializes the report as a self-contained HTML page: the Markdown report rendered as HTML (the same
+ * tables with CIs and p-values, run facts, thresholds and warnings — and so every charted figure
+ * without JavaScript), each target's charts after its section, across the page width.
+ */
+export function serialize(context: ReportContext): string {
+  const { report, runs } = context;
   const charts: ChartSpec[] = [];
-  const sections: string[] = [];
+  const chartsOf = new Map<string, string>();
   report.targets.forEach((t, i) => {
     const run = runs[i];
     if (!run) return;
     const cs = targetCharts(run, t, i);
     charts.push(...cs);
-    const warn = t.warnings.length
-      ? `<div class="warn"><b>Incomplete or damaged run data:</b><ul>${t.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`
-      : '';
     const figures = cs.map((c) => `<figure><figcaption>${escapeHtml(c.title)}</figcaption><div class="chart" id="${c.id}"></div></figure>`).join('\n');
-    sections.push(
-      `<section><h2>${escapeHtml(t.label)}</h2><p>Run ${escapeHtml(t.run_id ?? '(unknown)')} (${escapeHtml(t.status)}). ${t.counts.invocations} invocations: ${t.counts.measured} measured, ${t.counts.warmups} warm-up and ${t.counts.errors} failed (excluded).</p>${warn}${headlineTable(t)}${loadTables(run.stages)}\n${figures}</section>`,
-    );
+    if (figures) chartsOf.set(t.label, `<h3>Charts</h3><noscript><p class="warn">The charts need JavaScript; every figure they show is in the tables above.</p></noscript><div class="charts">${figures}</div>`);
   });
+  // One <section> per "## " heading of the Markdown; a target's charts close its own section.
+  const sections = markdownSerialize(context)
+    .split(/\n(?=## )/)
+    .map((part) => {
+      const label = /^## (.*)$/m.exec(part)?.[1];
+      return `<section>${markdownToHtml(part)}${label !== undefined ? (chartsOf.get(label) ?? '') : ''}</section>`;
+    });
   // "<" escaped so no data string can close the script element.
   const data = JSON.stringify({ charts }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Nebula report</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Nebula report</title>
 <script>window.onerror = function (m) { document.documentElement.setAttribute('data-js-error', String(m)); };</script>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222;padding:0 1em}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}
-figure{margin:1.5em 0}figcaption{font-weight:600;margin-bottom:.3em}.warn{background:#fff4e5;border-left:4px solid #e67e22;padding:.4em 1em}
-svg{max-width:100%;height:auto}
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1600px;color:#222;padding:0 1.5em}
+.table{overflow-x:auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;white-space:nowrap}.num{text-align:right}
+thead th{background:#f4f4f4}tbody tr:nth-child(even){background:#fafafa}code{font-size:90%}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:0 2em}
+figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.warn{background:#fff4e5;border-left:4px solid #e67e22;padding:.4em 1em;margin:1em 0}
+.chart svg{width:100%;height:auto}
 </style></head>
 <body>
-<h1>Nebula report</h1>
-<p>Baseline runtime <b>${report.baseline}</b>. Values are medians; ratios are medians over inputs of per-input medians with ${Math.round(report.level * 100)}% bootstrap confidence intervals (${report.resamples} resamples, seed ${report.seed}).</p>
 ${sections.join('\n')}
 <script type="application/json" id="nebula-data">${data}</script>
 <script>${CHARTS_JS}</script>

@@ -4,7 +4,9 @@ import { pValue, ratio } from '../format.js';
 import type { Interval } from '../stats.js';
 import { formatMetric, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
 import { renderStagesMarkdown } from '../load-curves.js';
+import type { LoadedRun } from '../load.js';
 import type { ReportContext } from './context.js';
+import { runFacts } from './run-facts.js';
 
 const row = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 const rule = (n: number, left = 1): string => row(Array.from({ length: n }, (_, i) => (i < left ? '---' : '---:')));
@@ -73,7 +75,7 @@ function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): 
   return out;
 }
 
-function targetSection(t: TargetReport, report: Report): string[] {
+function targetSection(t: TargetReport, report: Report, run: LoadedRun | undefined): string[] {
   const out: string[] = [`## ${t.label}`, ''];
   const meta = [`Run ${t.run_id ?? '(unknown)'} (${t.status})`];
   if (t.meter) meta.push(`meter ${t.meter}`);
@@ -84,6 +86,7 @@ function targetSection(t: TargetReport, report: Report): string[] {
     for (const w of t.warnings) out.push(`> - ${w}`);
     out.push('');
   }
+  if (run) out.push(...runFacts(run));
   const metrics = metricsOf(t);
   if (t.headlines.length) {
     out.push('### Headline', '');
@@ -124,7 +127,7 @@ export function serialize({ report, runs }: ReportContext): string {
   );
   if (report.targets.length > 1) out.push(...sideBySide(report));
   report.targets.forEach((t, i) => {
-    out.push(...targetSection(t, report));
+    out.push(...targetSection(t, report, runs[i]));
     const stages = runs[i]?.stages ?? [];
     if (stages.length) out.push(renderStagesMarkdown(stages, '###'));
   });
