@@ -46,8 +46,9 @@ say "npm pack"
 TARBALL=$(npm pack --silent --pack-destination "$WORK")
 TARBALL="$WORK/$TARBALL"
 say "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KiB)"
-tar -tzf "$TARBALL" | grep -q '^package/dist/cli.js$' || fail "the tarball has no dist/cli.js"
-if tar -tzf "$TARBALL" | grep -q '^package/functions/[^/]*/build/'; then fail "the tarball carries local native builds"; fi
+tar -tzf "$TARBALL" >"$WORK/tarball.txt"
+grep -qx 'package/dist/cli.js' "$WORK/tarball.txt" || fail "the tarball has no dist/cli.js"
+if grep -q '^package/functions/[^/]*/build/' "$WORK/tarball.txt"; then fail "the tarball carries local native builds"; fi
 
 # 2. Install into an empty directory with runtime dependencies only, npm itself on the arm64 Node.
 NPM_CLI=$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js
