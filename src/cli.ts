@@ -56,6 +56,7 @@ function buildProgram(): Command {
     .option('--max-processes <n>', 'native processes run at once (default: 2 × CPUs)')
     .option('--max-containers <n>', 'containers run at once (default: 2 × CPUs)')
     .option('--docker-socket <path>', 'Docker engine socket (env DOCKER_HOST also works)')
+    .option('--cgroups', 'run each native call in its own cgroup v2 (kills escaped processes at exit, memory.max); costs a cgroup move per call')
     .option('--max-input-kb <kb>', 'largest invocation input (413 above)', '1024')
     .option('--max-artifact-mb <mb>', 'largest uploaded artifact (413 above)', '256')
     .option('--max-uploads <n>', 'artifact uploads received at once (8 more wait, then 503)', '2')

@@ -19,6 +19,7 @@ export interface ServeFlags {
   maxProcesses?: string;
   maxContainers?: string;
   dockerSocket?: string;
+  cgroups?: boolean;
   maxInputKb?: string;
   maxArtifactMb?: string;
   maxConnections?: string;
@@ -85,6 +86,7 @@ export async function serveCommand(opts: ServeFlags): Promise<number> {
     bodyIdleMs: numberFlag(opts.bodyTimeoutMs, '--body-timeout-ms', { min: 1, integer: true }),
     maxUploads: numberFlag(opts.maxUploads, '--max-uploads', { min: 1, integer: true }),
     ...(maxHeaderKb ? { maxHeaderBytes: maxHeaderKb * 1024 } : {}),
+    cgroups: opts.cgroups === true,
     ...(maxInputKb ? { maxInputBytes: maxInputKb * 1024 } : {}),
     ...(maxArtifactMb ? { maxArtifactBytes: maxArtifactMb * 1024 * 1024 } : {}),
     onWarning: (message) => process.stderr.write(`nebula serve: ${escapeControl(message)}\n`),

@@ -4,6 +4,7 @@
  * with 503 and a Retry-After computed from how fast slots free up. Deciding before the body is read
  * keeps a refusal cheap, so refused clients cannot starve the ones being served.
  */
+import { cancelled } from './host/errors.js';
 import { HttpError } from './http-error.js';
 
 export interface AdmissionOptions {
@@ -61,8 +62,13 @@ export class Admission {
     );
   }
 
-  /** Resolves with a release function once a slot is free; rejects 503 when the queue is full or the wait too long. */
-  acquire(): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free; rejects 503 when the queue is full or the
+   * wait too long, and `cancelled` when `signal` fires while waiting (the client went away: its place
+   * in the queue is freed at once).
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(cancelled(this.#o.what));
     if (this.#inFlight < this.#o.slots) {
       this.#inFlight++;
       return Promise.resolve(this.#releaser());
@@ -73,12 +79,21 @@ export class Admission {
       return Promise.reject(error as Error);
     }
     return new Promise((resolve, reject) => {
+      const leave = (): void => {
+        clearTimeout(waiter.timer);
+        const at = this.#waiting.indexOf(waiter);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(cancelled(this.#o.what));
+      };
+      signal?.addEventListener('abort', leave, { once: true });
       const waiter: Waiter = {
         grant: () => {
           clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', leave);
           resolve(this.#releaser());
         },
         timer: setTimeout(() => {
+          signal?.removeEventListener('abort', leave);
           const at = this.#waiting.indexOf(waiter);
           if (at >= 0) this.#waiting.splice(at, 1);
           this.#refusedTimeout++;

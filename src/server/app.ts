@@ -47,6 +47,7 @@ const FAILURE_STATUS: Record<RuntimeFailure, number> = {
   timeout: 504,
   'invalid-artifact': 422,
   failed: 500,
+  cancelled: 499,
 };
 
 /** A runtime's typed failure as the HTTP error the client sees; `busy` says when to retry. */
@@ -143,9 +144,18 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     return { ok: true, version: VERSION, arch: ctx.arch, runtimes, unavailable };
   }
 
-  /** Runs one invocation and counts it in /metrics. */
-  async function run(receivedUs: number, name: string, runtime: Runtime, input: () => Promise<Buffer>) {
+  /**
+   * Runs one invocation and counts it in /metrics. The call is cancelled (dropped from its runtime's
+   * queue, or stopped while it runs) when the client goes away before the reply: a closed response
+   * that has not finished means nobody will read the result.
+   */
+  async function run(receivedUs: number, name: string, runtime: Runtime, res: ServerResponse, input: () => Promise<Buffer>) {
     checkName(name);
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) gone.abort();
+    };
+    res.once('close', onClose);
     try {
       const fn = ctx.store.require(name);
       // A full queue refuses before the body is read, so a refusal under overload costs no more
@@ -153,10 +163,10 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       ctx.admission[runtime].refuseIfFull();
       const body = await input();
       checkInput(body);
-      const release = await ctx.admission[runtime].acquire();
+      const release = await ctx.admission[runtime].acquire(gone.signal);
       let raw;
       try {
-        raw = await ctx.runtimes[runtime].invoke({ fn, input: body, limits: ctx.limits });
+        raw = await ctx.runtimes[runtime].invoke({ fn, input: body, limits: ctx.limits, signal: gone.signal });
       } finally {
         release();
       }
@@ -168,6 +178,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       const failure = error instanceof RuntimeError ? toHttpError(error) : error;
       if (ctx.store.get(name)) ctx.metrics.recordError(name, runtime, failure instanceof HttpError ? failure.code : 'internal');
       throw failure;
+    } finally {
+      res.off('close', onClose);
     }
   }
 
@@ -203,7 +215,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       throw new HttpError(400, 'bad-body', `field module_type "${moduleType.slice(0, 40)}" must be Wasm or Docker`);
     }
     const input = fields.get('input') ?? '';
-    const result = await run(receivedUs, name, thesisType.runtime, () => Promise.resolve(Buffer.from(input)));
+    const result = await run(receivedUs, name, thesisType.runtime, res, () => Promise.resolve(Buffer.from(input)));
     const thesis: FunctionResult & { ok?: boolean; error?: string } = {
       func_name: name,
       func_type: thesisType.type,
@@ -239,7 +251,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       if (parts.length === 3 && parts[2] === 'invoke') {
         if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST to invoke');
         const runtime = parseRuntime(new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)).get('runtime'));
-        sendJson(res, 200, await run(receivedUs, name, runtime, () => readBody(req, inputLimit)));
+        sendJson(res, 200, await run(receivedUs, name, runtime, res, () => readBody(req, inputLimit)));
         return;
       }
       if (parts.length === 3 && method === 'PUT') return putArtifact(name, decodeSegment(parts[2]!), req, res);

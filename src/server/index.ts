@@ -71,6 +71,8 @@ export interface ServerOptions {
   maxProcesses?: number;
   /** Concurrent containers (default 2 × CPUs). */
   maxContainers?: number;
+  /** Each native call in its own cgroup v2 where the server may create one (docs/runtimes.md, "Limits"); default false. */
+  cgroups?: boolean;
   /** Re-anchor the realtime clock this often (default 30 s) and tell the workers. */
   reanchorMs?: number;
   /** Where warnings go (store entries skipped, background docker failures). Default: dropped. */
@@ -134,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runLimits: Limits = { timeoutMs, maxOutputBytes, maxMemoryMb };
   const arch = process.arch;
   const runtimes = createRuntimes(
-    { clock, anchor: clock.anchor, limits: runLimits, workers, processSlots: maxProcesses, arch, warn },
+    { clock, anchor: clock.anchor, limits: runLimits, workers, processSlots: maxProcesses, cgroups: options.cgroups === true, arch, warn },
     { docker: { enabled: options.docker !== false, socketPath: options.dockerSocket, pidsLimit: 64, containers: maxContainers } },
   );
   const all = runtimeList(runtimes);

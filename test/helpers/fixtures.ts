@@ -16,7 +16,7 @@ export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/functions/', impo
 const BUILD_DIR = join(FIXTURES_DIR, 'build');
 const HARNESS = fileURLToPath(new URL('../../functions/nebula.h', import.meta.url));
 
-export type FixtureName = 'echo' | 'trap' | 'loop' | 'fail' | 'hog' | 'nostart' | 'clock' | 'forker';
+export type FixtureName = 'echo' | 'trap' | 'loop' | 'fail' | 'hog' | 'nostart' | 'clock' | 'forker' | 'setsid';
 export type FixtureKind = 'wasm' | 'native';
 
 /** Compiles fixture `name` for `kind` (cached) and returns the artifact's path. */

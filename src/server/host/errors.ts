@@ -3,8 +3,19 @@
  * each kind to a status code (src/server/app.ts, docs/api.md), so every runtime answers alike.
  */
 
-/** What kind of failure; the app's status for each: 404, 503, 503, 503, 504, 422, 500. */
-export type RuntimeFailure = 'not-deployed' | 'unavailable' | 'busy' | 'shutting-down' | 'timeout' | 'invalid-artifact' | 'failed';
+/**
+ * What kind of failure; the app's status for each: 404, 503, 503, 503, 504, 422, 500, and 499 for
+ * `cancelled` (the client went away; nobody reads that answer, it is counted in /metrics).
+ */
+export type RuntimeFailure =
+  | 'not-deployed'
+  | 'unavailable'
+  | 'busy'
+  | 'shutting-down'
+  | 'timeout'
+  | 'invalid-artifact'
+  | 'failed'
+  | 'cancelled';
 
 /** Error codes the API answered before runtimes had kinds; kept so clients see the same codes. */
 const DEFAULT_CODE: Record<RuntimeFailure, string> = {
@@ -15,6 +26,7 @@ const DEFAULT_CODE: Record<RuntimeFailure, string> = {
   timeout: 'timeout',
   'invalid-artifact': 'invalid-artifact',
   failed: 'internal',
+  cancelled: 'cancelled',
 };
 
 export class RuntimeError extends Error {
@@ -38,4 +50,9 @@ export function invalidArtifact(message: string): RuntimeError {
 /** A function that has no artifact for this runtime; `message` names the PUT that deploys one. */
 export function notDeployed(message: string): RuntimeError {
   return new RuntimeError('not-deployed', message);
+}
+
+/** The invocation's client went away (its AbortSignal fired): the call was dropped from the queue or stopped. */
+export function cancelled(what: string): RuntimeError {
+  return new RuntimeError('cancelled', `the client closed the connection; the ${what} invocation was cancelled`);
 }

@@ -1,5 +1,8 @@
-/** A counting semaphore with a bounded wait queue: `acquire` rejects `busy` when the queue is full. */
-import { RuntimeError } from './errors.js';
+/**
+ * A counting semaphore with a bounded wait queue: `acquire` rejects `busy` when the queue is full,
+ * and `cancelled` when the caller's signal fires while it waits (its place in the queue is freed).
+ */
+import { RuntimeError, cancelled } from './errors.js';
 
 export class Limiter {
   #active = 0;
@@ -11,12 +14,25 @@ export class Limiter {
     readonly what: string,
   ) {}
 
-  async acquire(): Promise<() => void> {
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) throw cancelled(this.what);
     if (this.#active >= this.slots) {
       if (this.#waiting.length >= this.queueLimit) {
         throw new RuntimeError('busy', `all ${this.slots} ${this.what} slots are busy and ${this.#waiting.length} wait; retry later`);
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => {
+        const wake = (): void => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = (): void => {
+          const index = this.#waiting.indexOf(wake);
+          if (index >= 0) this.#waiting.splice(index, 1);
+          reject(cancelled(this.what));
+        };
+        signal?.addEventListener('abort', leave, { once: true });
+        this.#waiting.push(wake);
+      });
     } else {
       this.#active++;
     }

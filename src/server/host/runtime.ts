@@ -99,6 +99,8 @@ export interface HostContext {
   workers: number;
   /** Concurrent child processes of a process runtime (--max-processes). */
   processSlots: number;
+  /** Native calls each in a cgroup v2 (when the server may create one); else the marker scan alone. */
+  cgroups: boolean;
   /** process.arch of the server. */
   arch: string;
   /** Background failures (clean-up) that must not be lost. */

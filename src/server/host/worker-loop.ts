@@ -46,6 +46,7 @@ export async function serveWorker<A, E>(create: (clocks: GuestClocks) => GuestHa
     port.postMessage({ ...outcome, type: 'done', id, readyUs: readyUs || endedUs, endedUs } satisfies WorkerReply);
   };
 
+  port.postMessage({ type: 'booted' } satisfies WorkerReply);
   for (;;) {
     Atomics.wait(wake, 0, 0);
     Atomics.store(wake, 0, 0);

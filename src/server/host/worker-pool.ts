@@ -4,12 +4,23 @@
  * loop stays free. Workers are started once (~60 ms each) and replaced when terminated; artifacts
  * (compiled modules) are posted once per worker and cached there by key. A bounded queue answers
  * `busy` when full. The worker script runs `serveWorker` (src/server/host/worker-loop.ts).
+ *
+ * Each worker has its own V8 heap limit (`resourceLimits`): a guest that makes the engine allocate on
+ * the heap step by step (tables, anything the deploy-time caps miss) ends that worker with
+ * ERR_WORKER_OUT_OF_MEMORY, and the call fails as out of memory — without a limit a worker shares the
+ * process' heap limit and its exhaustion aborts the whole server ("Reached heap limit"). One single
+ * allocation far beyond the limit still aborts the process inside V8 (measured: a 10M-entry
+ * table.grow), so runtimes bound what one guest can allocate at deploy (wasm: memory and table caps);
+ * this limit is the backstop. A worker that is stopped (timeout, client gone, out of memory) is
+ * replaced at once and counted in `stopping` until its thread has really exited (docs/runtimes.md,
+ * "Limits").
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClockAnchor } from '../../clock.js';
-import { RuntimeError } from './errors.js';
+import { monoToRealUs } from '../../clock.js';
+import { RuntimeError, cancelled } from './errors.js';
 import type { Limits } from './runtime.js';
 import type { WorkerDone, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -21,7 +32,21 @@ export interface WorkerPoolOptions {
   size: number;
   queueLimit: number;
   anchor: ClockAnchor;
+  /** V8 heap limit of each worker (old generation), MiB; default WORKER_HEAP_MB. */
+  heapMb?: number;
+  /** A stopped worker that has not exited after this long is reported (it still holds its memory). */
+  warn?: (message: string) => void;
 }
+
+/**
+ * Old-generation heap of one worker, MiB. A worker holds its compiled modules' wrappers, one guest's
+ * tables and its input/output; wasm linear memory is outside this heap (capped per module at deploy).
+ */
+export const WORKER_HEAP_MB = 128;
+/** Young generation of one worker, MiB (V8's default for a 64-bit heap of this size). */
+const WORKER_YOUNG_MB = 16;
+/** How long a terminated worker may take to exit before the pool warns. */
+const EXIT_GRACE_MS = 5000;
 
 interface Job<A> {
   id: number;
@@ -29,6 +54,8 @@ interface Job<A> {
   artifact: A;
   input: Uint8Array;
   limits: Pick<Limits, 'timeoutMs' | 'maxOutputBytes'>;
+  /** When it was handed to a worker (µs), the ready stamp of a run that never reported one. */
+  dispatchedUs: number;
   resolve: (done: WorkerDone) => void;
   reject: (error: Error) => void;
 }
@@ -40,16 +67,22 @@ interface Slot<A> {
   keys: Set<string>;
   job: Job<A> | undefined;
   timer: NodeJS.Timeout | undefined;
+  /**
+   * The worker's loop runs. A replacement takes ~60 ms to boot (seconds under tsx on a loaded
+   * machine); a job handed to it meanwhile waits, and its timeout starts when the worker is up.
+   */
+  booted: boolean;
 }
 
 /**
  * Under tsx (tests, dev) the worker is a .ts file, and Node 20 workers do not inherit tsx's loader
  * hooks: start them through a tiny bootstrap that registers tsx first.
  */
-function newWorker(script: URL, workerData: { control: SharedArrayBuffer; anchor: ClockAnchor }): Worker {
-  if (!script.pathname.endsWith('.ts')) return new Worker(script, { workerData });
+function newWorker(script: URL, workerData: { control: SharedArrayBuffer; anchor: ClockAnchor }, heapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_MB };
+  if (!script.pathname.endsWith('.ts')) return new Worker(script, { workerData, resourceLimits });
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(script.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
 
 /** The URL of a worker script beside `moduleUrl` (`import.meta.url`), with the caller's own extension (.ts under tsx, .js built). */
@@ -67,6 +100,8 @@ export class WorkerPool<A> {
   #anchor: ClockAnchor;
   #nextId = 1;
   #closed = false;
+  /** Workers terminated but not yet exited: their threads may still run and hold memory. */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -78,12 +113,25 @@ export class WorkerPool<A> {
     return this.#slots.length;
   }
 
+  /** Workers terminated (timeout, cancel, out of memory) whose threads have not exited yet. */
+  get stopping(): number {
+    return this.#stopping.size;
+  }
+
   /**
    * Runs the guest `artifact` (cached by the workers under `key`) once with `input` on stdin. Rejects
-   * `busy` when the queue is full, `timeout` after `limits.timeoutMs` (the worker is replaced).
+   * `busy` when the queue is full, `timeout` after `limits.timeoutMs` (the worker is replaced), and
+   * `cancelled` when `signal` fires: a waiting call leaves the queue, a running one's worker is replaced.
    */
-  run(key: string, artifact: A, input: Uint8Array, limits: Pick<Limits, 'timeoutMs' | 'maxOutputBytes'>): Promise<WorkerDone> {
+  run(
+    key: string,
+    artifact: A,
+    input: Uint8Array,
+    limits: Pick<Limits, 'timeoutMs' | 'maxOutputBytes'>,
+    signal?: AbortSignal,
+  ): Promise<WorkerDone> {
     if (this.#closed) return Promise.reject(shuttingDown());
+    if (signal?.aborted) return Promise.reject(cancelled(this.#options.what));
     const idle = this.#slots.find((s) => !s.job);
     if (!idle && this.#queue.length >= this.#options.queueLimit) {
       return Promise.reject(
@@ -94,10 +142,40 @@ export class WorkerPool<A> {
       );
     }
     return new Promise<WorkerDone>((resolve, reject) => {
-      const job: Job<A> = { id: this.#nextId++, key, artifact, input, limits, resolve, reject };
+      const onAbort = (): void => this.#cancel(job);
+      const detach = (): void => signal?.removeEventListener('abort', onAbort);
+      const job: Job<A> = {
+        id: this.#nextId++,
+        key,
+        artifact,
+        input,
+        limits,
+        dispatchedUs: 0,
+        resolve: (done) => {
+          detach();
+          resolve(done);
+        },
+        reject: (error) => {
+          detach();
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (idle) this.#dispatch(idle, job);
       else this.#queue.push(job);
     });
+  }
+
+  /** The client went away: drop the job from the queue, or stop the worker running it. */
+  #cancel(job: Job<A>): void {
+    const queued = this.#queue.indexOf(job);
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    else {
+      const slot = this.#slots.find((s) => s.job === job);
+      if (!slot) return;
+      this.#replace(slot);
+    }
+    job.reject(cancelled(this.#options.what));
   }
 
   /** Tells every worker the new clock anchor (after re-anchoring). */
@@ -124,15 +202,19 @@ export class WorkerPool<A> {
         await slot.worker.terminate();
       }),
     );
+    await Promise.all([...this.#stopping]);
   }
 
   #spawn(): Slot<A> {
     const control = new SharedArrayBuffer(4);
-    const worker = newWorker(this.#options.script, { control, anchor: this.#anchor });
+    const worker = newWorker(this.#options.script, { control, anchor: this.#anchor }, this.#options.heapMb ?? WORKER_HEAP_MB);
     worker.unref();
-    const slot: Slot<A> = { worker, wake: new Int32Array(control), keys: new Set(), job: undefined, timer: undefined };
+    const slot: Slot<A> = { worker, wake: new Int32Array(control), keys: new Set(), job: undefined, timer: undefined, booted: false };
     worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
-    worker.on('error', (error) => this.#onCrash(slot, `${this.#options.what} worker failed: ${error.message}`));
+    worker.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') this.#onOutOfMemory(slot);
+      else this.#onCrash(slot, `${this.#options.what} worker failed: ${error.message}`);
+    });
     worker.on('exit', (code) => {
       if (!this.#closed && this.#slots.includes(slot)) this.#onCrash(slot, `${this.#options.what} worker exited with code ${code}`);
     });
@@ -141,6 +223,7 @@ export class WorkerPool<A> {
 
   #dispatch(slot: Slot<A>, job: Job<A>): void {
     slot.job = job;
+    job.dispatchedUs = this.#nowUs();
     const known = slot.keys.has(job.key);
     slot.keys.add(job.key);
     const msg: WorkerRequest<A> = {
@@ -152,6 +235,10 @@ export class WorkerPool<A> {
       ...(known ? {} : { artifact: job.artifact }),
     };
     this.#post(slot, msg);
+    if (slot.booted) this.#startTimer(slot, job);
+  }
+
+  #startTimer(slot: Slot<A>, job: Job<A>): void {
     slot.timer = setTimeout(() => this.#onTimeout(slot), job.limits.timeoutMs);
   }
 
@@ -163,6 +250,11 @@ export class WorkerPool<A> {
 
   #onReply(slot: Slot<A>, reply: WorkerReply): void {
     const job = slot.job;
+    if (reply.type === 'booted') {
+      slot.booted = true;
+      if (job && !slot.timer) this.#startTimer(slot, job);
+      return;
+    }
     if (!job || job.id !== reply.id) return;
     if (reply.type === 'missing') {
       slot.keys.delete(job.key);
@@ -181,6 +273,33 @@ export class WorkerPool<A> {
     job.reject(new RuntimeError('timeout', `the function ran longer than ${job.limits.timeoutMs} ms and was stopped (--timeout-ms)`));
   }
 
+  /**
+   * The guest made the engine exhaust the worker's heap: like a trap, the function failed (200,
+   * ok:false), not the server; the worker is replaced.
+   */
+  #onOutOfMemory(slot: Slot<A>): void {
+    const job = slot.job;
+    this.#replace(slot);
+    if (!job) return;
+    const endedUs = this.#nowUs();
+    const heapMb = this.#options.heapMb ?? WORKER_HEAP_MB;
+    job.resolve({
+      type: 'done',
+      id: job.id,
+      readyUs: job.dispatchedUs || endedUs,
+      endedUs,
+      exitCode: null,
+      stdout: new Uint8Array(0),
+      stderr: new Uint8Array(0),
+      truncated: false,
+      error: `out of memory: the function exhausted the ${this.#options.what} worker's ${heapMb} MiB heap (tables or other engine allocations) and was stopped`,
+    });
+  }
+
+  #nowUs(): number {
+    return monoToRealUs(this.#anchor, process.hrtime.bigint());
+  }
+
   #onCrash(slot: Slot<A>, message: string): void {
     const job = slot.job;
     this.#replace(slot);
@@ -194,11 +313,28 @@ export class WorkerPool<A> {
     if (index < 0) return;
     slot.job = undefined;
     this.#slots.splice(index, 1);
-    void slot.worker.terminate();
+    this.#stop(slot.worker);
     if (this.#closed) return;
     const fresh = this.#spawn();
     this.#slots.splice(index, 0, fresh);
     this.#next(fresh);
+  }
+
+  /** Terminates a worker and tracks it until its thread has exited (close() waits for that). */
+  #stop(worker: Worker): void {
+    const grace = setTimeout(() => {
+      this.#options.warn?.(`a stopped ${this.#options.what} worker has not exited after ${EXIT_GRACE_MS} ms; its thread still holds memory`);
+    }, EXIT_GRACE_MS);
+    grace.unref();
+    const exited = worker.terminate().then(
+      () => undefined,
+      () => undefined,
+    );
+    const tracked = exited.finally(() => {
+      clearTimeout(grace);
+      this.#stopping.delete(tracked);
+    });
+    this.#stopping.add(tracked);
   }
 
   #finish(slot: Slot<A>): void {

@@ -29,4 +29,5 @@ export interface GuestOutcome {
 
 export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: number; endedUs: number };
 
-export type WorkerReply = { type: 'missing'; id: number } | WorkerDone;
+/** `booted`: the worker's loop runs (sent once); a call's timeout starts only then, not at a replacement's boot. */
+export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | WorkerDone;

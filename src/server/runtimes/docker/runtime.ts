@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { sha256 } from '../../host/digest.js';
-import { RuntimeError, invalidArtifact, notDeployed } from '../../host/errors.js';
+import { RuntimeError, cancelled, invalidArtifact, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
 import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged } from '../../host/runtime.js';
@@ -179,22 +179,33 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         `function "${fn.name}" has no docker image; deploy a native executable (PUT /functions/${fn.name}/native) or an image archive (PUT /functions/${fn.name}/docker)`,
       );
     }
-    const release = await this.#limiter.acquire();
+    const release = await this.#limiter.acquire(call.signal);
     try {
-      return await this.#run(fn.name, meta.image, call.input, call.limits);
+      return await this.#run(fn.name, meta.image, call.input, call.limits, call.signal);
     } finally {
       release();
     }
   }
 
-  async #run(name: string, image: string, input: Buffer, limits: Limits): Promise<RawRun> {
+  /**
+   * One container run. When `signal` fires (the client went away) the container is killed wherever
+   * the run is — before start it is never started — and removed like any other.
+   */
+  async #run(name: string, image: string, input: Buffer, limits: Limits, signal: AbortSignal | undefined): Promise<RawRun> {
     const { clock } = this.#host;
     const { pidsLimit } = this.#settings;
     const { timeoutMs, maxOutputBytes, maxMemoryMb } = limits;
     let container: Docker.Container | undefined;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
+    let abandoned = false;
+    const onAbort = (): void => {
+      abandoned = true;
+      container?.kill().catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (signal?.aborted) throw cancelled('docker');
       container = await this.docker.createContainer({
         Image: image,
         AttachStdin: true,
@@ -235,12 +246,16 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         timedOut = true;
         started.kill().catch(() => undefined);
       }, timeoutMs);
+      if (abandoned) throw cancelled('docker');
       const readyUs = clock.nowUs();
       await container.start();
       const hostStartUs = clock.nowUs();
+      // Aborted while the start request was in flight: the kill above may have found it not running yet.
+      if (abandoned) await container.kill().catch(() => undefined);
       const waited = (await container.wait()) as { StatusCode: number };
       const waitedUs = clock.nowUs();
       await streamEnded;
+      if (abandoned) throw cancelled('docker');
       if (timedOut) {
         throw new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
       }
@@ -259,6 +274,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
       return run;
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
+      if (abandoned) throw cancelled('docker');
       if (timedOut) {
         throw new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and its container was killed (--timeout-ms)`);
       }
@@ -268,6 +284,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
       }
       throw new RuntimeError('failed', `docker run of ${image} failed: ${message}`, 'docker-failed');
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       if (container) {
         this.#running.delete(container);

@@ -1,13 +1,22 @@
 /**
- * Deploy-time checks and the memory cap for WASI preview1 modules: the module is validated,
- * its memory limits are rewritten so no instance can grow past the cap (a hog then fails to allocate
- * instead of eating the machine — uncapped, a module may grow to 4 GiB), and it is compiled once.
+ * Deploy-time checks and the memory and table caps for WASI preview1 modules: the module is validated,
+ * its memory and table limits are rewritten so no instance can grow past the caps (a hog then fails to
+ * allocate instead of eating the machine — uncapped, a module may grow its memory to 4 GiB and its
+ * tables without bound), and it is compiled once.
  */
 import { invalidArtifact } from '../../host/errors.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const SECTION_IMPORT = 2;
+const SECTION_TABLE = 4;
 const SECTION_MEMORY = 5;
+/**
+ * Entries all tables of one module may hold together (declared maxima and table.grow included).
+ * Tables live on the worker's V8 heap, not in the capped linear memory: uncapped, 200 tables grown
+ * by 10M entries each took a worker from 4.5 to 7.5 GB. A C module has one table of a few hundred
+ * entries; 1M funcref entries is ~8 MiB, well inside a worker's heap (src/server/host/worker-pool.ts).
+ */
+export const MAX_TABLE_ENTRIES = 1_000_000;
 const PAGES_PER_MIB = 16; // 64 KiB pages
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 
@@ -137,6 +146,46 @@ function clip(name: string): string {
 }
 
 /**
+ * Returns a copy of the module bytes whose tables together can never hold more than `maxEntries`:
+ * each of its N tables gets max ≤ maxEntries / N (table.grow past it fails, returning -1, as the
+ * spec has it). A table whose initial size is already above its share is refused.
+ */
+export function capTables(bytes: Uint8Array, maxEntries = MAX_TABLE_ENTRIES): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  const r = new Reader(bytes, 8);
+  while (r.pos < bytes.length) {
+    const sectionStart = r.pos;
+    const id = r.u8();
+    const size = r.leb();
+    const contentStart = r.pos;
+    r.skip(size);
+    if (id !== SECTION_TABLE) {
+      parts.push(bytes.subarray(sectionStart, r.pos));
+      continue;
+    }
+    const c = new Reader(bytes.subarray(0, contentStart + size), contentStart);
+    const count = c.leb();
+    const share = Math.floor(maxEntries / Math.max(1, count));
+    const out: number[] = [...leb(count)];
+    for (let i = 0; i < count; i++) {
+      const refType = c.u8();
+      const flags = c.u8();
+      const min = c.leb();
+      const max = flags & 0x01 ? c.leb() : Infinity;
+      if (min > share) {
+        throw invalidArtifact(
+          `wasm module declares ${count} table(s), table ${i} with ${min} entries at start; together they may hold at most ${maxEntries} entries`,
+        );
+      }
+      out.push(refType, (flags & ~0x01) | 0x01, ...leb(min), ...leb(Math.min(max, share)));
+    }
+    if (c.pos !== contentStart + size) throw invalidArtifact(`wasm section ${id} has trailing bytes`);
+    parts.push(Uint8Array.from([id, ...leb(out.length), ...out]));
+  }
+  return Buffer.concat(parts);
+}
+
+/**
  * Validates, caps and compiles a WASI preview1 command module; names what is wrong for a 422.
  * Compiling here (once per deploy or start-up) is the thesis' key fix: calls only instantiate.
  */
@@ -150,7 +199,7 @@ export async function prepareWasm(bytes: Uint8Array, capMb: number): Promise<Web
     }
     throw invalidArtifact(`WebAssembly.validate failed: ${reason}`);
   }
-  const module = await WebAssembly.compile(capMemory(bytes, capMb));
+  const module = await WebAssembly.compile(capTables(capMemory(bytes, capMb)));
   const exports = WebAssembly.Module.exports(module);
   if (!exports.some((e) => e.name === '_start' && e.kind === 'function')) {
     throw invalidArtifact('wasm module exports no _start function: build it as a WASI command (clang --target=wasm32-wasi)');

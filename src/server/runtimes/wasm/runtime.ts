@@ -38,6 +38,7 @@ export class WasmRuntime implements Runtime<WasmMeta> {
       // worker is being replaced.
       queueLimit: host.workers,
       anchor: host.anchor,
+      warn: host.warn,
     });
   }
 
@@ -85,7 +86,7 @@ export class WasmRuntime implements Runtime<WasmMeta> {
   async invoke(call: Invocation): Promise<RawRun> {
     const held = this.#modules.get(call.fn.name);
     if (!held) throw notDeployed(`function "${call.fn.name}" has no wasm artifact; deploy one with PUT /functions/${call.fn.name}/wasm`);
-    const done = await this.#pool.run(held.sha256, held.module, call.input, call.limits);
+    const done = await this.#pool.run(held.sha256, held.module, call.input, call.limits, call.signal);
     const run: RawRun = {
       readyUs: done.readyUs,
       hostStartUs: done.readyUs,
@@ -97,6 +98,11 @@ export class WasmRuntime implements Runtime<WasmMeta> {
     if (done.error) run.error = done.error;
     if (done.truncated) run.truncated = true;
     return run;
+  }
+
+  /** Stopped workers whose threads have not exited yet. */
+  backgroundWork(): number {
+    return this.#pool.stopping;
   }
 
   setAnchor(anchor: ClockAnchor): void {
