@@ -1,6 +1,6 @@
 /**
  * The `nebula` binary: parses flags and dispatches to src/commands/*. This is the only place that
- * prints fatal errors and sets the exit code (STYLE.md §1). Commands are imported lazily so that
+ * prints fatal errors and sets the exit code. Commands are imported lazily so that
  * `nebula serve` loads no React and `nebula console --ci` loads no Ink.
  */
 import { Command, CommanderError, Option } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * The realtime clock in µs since the Unix epoch with µs resolution (DESIGN.md, "Timestamps").
+ * The realtime clock in µs since the Unix epoch with µs resolution (docs/api.md, timestamps).
  *
  * Date.now() has ms resolution and performance.now() is monotonic but drifts away from the realtime
  * clock in a long-lived process (NTP slews it). So we anchor the monotonic clock (hrtime, the same

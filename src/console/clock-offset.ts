@@ -1,5 +1,5 @@
 /**
- * Server-vs-bench clock offset (DESIGN.md, "Energy"): several GET /time round trips; the one with the
+ * Server-vs-bench clock offset (docs/energy.md, "Clock"): several GET /time round trips; the one with the
  * lowest RTT bounds the offset best (NTP's minimum-delay filter), uncertainty = RTT/2.
  */
 import type { TargetClient } from '../client/target.js';

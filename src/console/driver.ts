@@ -1,5 +1,5 @@
 /**
- * The driver runs a suite against a target (STYLE.md §6): clock offset, baseline before, warm-up,
+ * The driver runs a suite against a target: clock offset, baseline before, warm-up,
  * the invocations in plan order, baseline after, with the meter's sampler running alongside. It only
  * emits events — the run directory, the --ci printer and the Ink UI subscribe; none of them drives.
  *

@@ -1,5 +1,5 @@
 /**
- * The YAML suite format (DESIGN.md, "Suites"; docs/suites.md). Strict objects: an unknown key is an
+ * The YAML suite format (docs/suites.md). Strict objects: an unknown key is an
  * error, so a typo like `repetition:` never silently runs the default.
  */
 import { z } from 'zod';

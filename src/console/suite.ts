@@ -1,5 +1,5 @@
 /**
- * Loads and validates a YAML suite before anything runs (STYLE.md §3). Errors name the file, the
+ * Loads and validates a YAML suite before anything runs. Errors name the file, the
  * line and column, and the field: `suites/x.yaml:7:12: functions[0].inputs.step: must be > 0`.
  */
 import { readFile } from 'node:fs/promises';

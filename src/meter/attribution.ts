@@ -1,6 +1,6 @@
 /**
- * Energy per invocation from a meter's sample series (DESIGN.md "Energy"). Pure functions, no I/O
- * (STYLE.md §5). Everything is on one clock — the bench clock; the console maps server timestamps
+ * Energy per invocation from a meter's sample series (docs/energy.md). Pure functions, no I/O.
+ * Everything is on one clock — the bench clock; the console maps server timestamps
  * onto it before calling these.
  *
  * Units: power W, time µs, energy µWh. 1 Wh = 3600 s · 1 W = 3.6e9 W·µs, so 1 µWh = 3600 W·µs.

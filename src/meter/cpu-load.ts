@@ -75,7 +75,7 @@ export class CpuLoad {
   }
 }
 
-/** The simulated machine: idle watts plus watts per fully busy core (DESIGN.md "Energy"). */
+/** The simulated machine: idle watts plus watts per fully busy core (docs/energy.md). */
 export interface PowerModel {
   idleW: number;
   coreW: number;

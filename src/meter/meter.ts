@@ -1,4 +1,4 @@
-/** The Meter interface (STYLE.md §4: I/O behind small interfaces) and the factory that picks one by spec. */
+/** The Meter interface (I/O behind a small interface, so tests and benches can swap it) and the factory that picks one by spec. */
 import { MeterError } from '../errors.js';
 import type { Sample } from '../protocol/results.js';
 import { parseMeterSpec } from './spec.js';

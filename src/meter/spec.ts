@@ -1,4 +1,4 @@
-/** Meter spec strings (DESIGN.md "CLI"): modbus://HOST[:PORT][?unit=N&map=NAME&voltage=measured|240], sim, rapl, none. */
+/** Meter spec strings (docs/energy.md): modbus://HOST[:PORT][?unit=N&map=NAME&voltage=measured|240], sim, rapl, none. */
 import { UsageError } from '../errors.js';
 import { DEFAULT_MAP } from './register-map.js';
 

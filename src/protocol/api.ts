@@ -1,5 +1,5 @@
 /**
- * The wire contract between `nebula serve` and its clients (DESIGN.md, "HTTP API"). Both sides use
+ * The wire contract between `nebula serve` and its clients (docs/api.md). Both sides use
  * these schemas: the server to type what it sends, clients to validate what they receive.
  */
 import { z } from 'zod';
@@ -85,7 +85,7 @@ export const ErrorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
-/** The thesis prototype's answer shape for POST /invoke_function (see shared/THESIS.md). */
+/** The thesis prototype's answer shape for POST /invoke_function (docs/api.md, thesis endpoint). */
 export const FunctionResultSchema = z.object({
   func_name: z.string(),
   func_type: z.enum(['Wasm', 'Docker']),

@@ -1,5 +1,5 @@
 /**
- * The files of a run directory (DESIGN.md, "Results"): written by the console, read by the report.
+ * The files of a run directory (docs/results.md): written by the console, read by the report.
  *   run.json · invocations.jsonl · energy.jsonl · samples.jsonl · summary.json · summary.md
  */
 import { z } from 'zod';

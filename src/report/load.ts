@@ -1,5 +1,5 @@
 /**
- * Reads a run directory (DESIGN.md, "Results") into typed values, tolerating crashed runs: whatever
+ * Reads a run directory (docs/results.md) into typed values, tolerating crashed runs: whatever
  * is complete is kept, and everything missing, truncated or malformed becomes a warning naming the
  * file and line — never a silent skip.
  */

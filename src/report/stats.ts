@@ -1,5 +1,5 @@
 /**
- * Pure statistics for benchmark samples (STYLE.md §5): arrays in, numbers out, no I/O.
+ * Pure statistics for benchmark samples: arrays in, numbers out, no I/O.
  * Empty input gives NaN (never a throw), so a runtime with no successful invocation still renders as
  * "—" instead of breaking a report. Inputs are never mutated.
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP API of `nebula serve` (DESIGN.md, "HTTP API"; docs/api.md). `received_us` is taken first
+ * The HTTP API of `nebula serve` (docs/api.md). `received_us` is taken first
  * thing in the handler. Every failure becomes `{"error":{"code","message"}}`; nothing a client sends
  * can take the server down.
  */

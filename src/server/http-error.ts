@@ -1,6 +1,6 @@
 /**
  * The one error type the HTTP layer turns into `{"error":{"code","message"}}` with a status
- * (DESIGN.md, "HTTP API"). Runtimes and the store throw it for anything a client caused or can act on.
+ * (docs/api.md). Runtimes and the store throw it for anything a client caused or can act on.
  */
 export class HttpError extends Error {
   readonly status: number;

@@ -1,5 +1,5 @@
 /**
- * Turns a runtime's raw run into the InvocationResult of DESIGN.md: takes `started_us` from the
+ * Turns a runtime's raw run into the InvocationResult of docs/api.md: takes `started_us` from the
  * function's `nebula-start` line (else the host estimate), strips that line from stderr and derives
  * the metrics. Runs on the hot path: plain object building, no schema parse.
  */

@@ -1,5 +1,5 @@
 /**
- * The console screen's components: they only render a UiState (STYLE.md §7). Tested with
+ * The console screen's components: they only render a UiState. Tested with
  * ink-testing-library; the live wiring (reducer, keys) is in ConsoleApp.tsx.
  */
 import asciichart from 'asciichart';

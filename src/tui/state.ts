@@ -1,6 +1,6 @@
 /**
- * The console UI's state: a reducer over a discriminated action union fed by driver events
- * (STYLE.md §7). Pure — no Ink, no React, no I/O — so it is tested directly. Samples arrive in
+ * The console UI's state: a reducer over a discriminated action union fed by driver events.
+ * Pure — no Ink, no React, no I/O — so it is tested directly. Samples arrive in
  * batches and are folded into a bounded ring of time buckets (the chart never holds more than
  * CHART_BUCKETS points, whatever the meter's rate).
  */

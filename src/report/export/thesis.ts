@@ -1,5 +1,5 @@
 /**
- * The thesis prototype's record shape (shared/THESIS.md, FunctionResult plus its analysis fields), one
+ * The thesis prototype's record shape (docs/report.md, FunctionResult plus its analysis fields), one
  * record per measured invocation, so its notebooks can read Nebula runs. The thesis only knew Wasm and
  * Docker: other runtimes are left out (and counted by `thesisRecords`).
  */
