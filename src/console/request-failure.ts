@@ -7,9 +7,16 @@ export type ResultPart = Omit<InvocationLine, 'run_id' | 'seq' | 'rep' | 'warmup
 
 /** What a line says about a failed request: ok false, no metrics, and the request error. */
 export function failedRequest(call: { function: string; input: string; runtime: Runtime }, error: unknown): ResultPart {
-  const message = describeError(error);
   const code = error instanceof TargetError ? error.code : 'request-failed';
   const status = error instanceof TargetError ? error.status : undefined;
+  return unanswered(call, { code, message: describeError(error), ...(status === undefined ? {} : { status }) });
+}
+
+/** The result part of a line whose request got no answer (failed, or never sent): `request_error` says why. */
+export function unanswered(
+  call: { function: string; input: string; runtime: Runtime },
+  requestError: { code: string; message: string; status?: number },
+): ResultPart {
   return {
     function: call.function,
     runtime: call.runtime,
@@ -18,8 +25,8 @@ export function failedRequest(call: { function: string; input: string; runtime: 
     ok: false,
     exit_code: null,
     start_source: 'host',
-    error: message,
+    error: requestError.message,
     metrics: null,
-    request_error: { code, message, ...(status === undefined ? {} : { status }) },
+    request_error: requestError,
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Runtime } from '../../protocol/api.js';
 import { DROPPED, type ClockEstimate, type InvocationLine } from '../../protocol/results.js';
-import { failedRequest, type ResultPart } from '../request-failure.js';
+import { failedRequest, unanswered, type ResultPart } from '../request-failure.js';
 import type { StageTally } from './tally.js';
 
 /** One (function, input) of the mix a runtime's stages cycle through. */
@@ -62,17 +62,6 @@ export function dropOne(ctx: SenderContext, runtime: Runtime, item: WorkItem, se
   const now = ctx.nowUs();
   tally.droppedOne(now);
   const message = `not sent: ${maxInFlight} requests were already in flight (load.max_in_flight)`;
-  const result: ResultPart = {
-    function: item.function,
-    runtime,
-    input: item.input,
-    output: '',
-    ok: false,
-    exit_code: null,
-    start_source: 'host',
-    error: message,
-    metrics: null,
-    request_error: { code: DROPPED, message },
-  };
+  const result = unanswered({ function: item.function, input: item.input, runtime }, { code: DROPPED, message });
   ctx.emitLine(lineOf(ctx, result, seq, seq, false, now, now, tally.spec.index, intendedUs));
 }
