@@ -56,3 +56,23 @@ export function notDeployed(message: string): RuntimeError {
 export function cancelled(what: string): RuntimeError {
   return new RuntimeError('cancelled', `the client closed the connection; the ${what} invocation was cancelled`);
 }
+
+const MIB = 1024 * 1024;
+
+/**
+ * How every runtime words a run that failed at `--max-memory-mb` (docs/runtimes.md, "Limits"), then
+ * how it ended (`how`: "exited with code 4", "terminated by SIGSEGV", …).
+ */
+export function memoryCapReached(capMb: number, how: string): string {
+  return `memory cap of ${capMb} MiB reached (--max-memory-mb): ${how}`;
+}
+
+/**
+ * Whether a failed run's peak memory says the cap made it fail: an allocation past the cap fails
+ * (wasm: memory.grow returns -1; native: mmap/brk return ENOMEM), so a hog ends with its memory just
+ * below the cap — within one allocation of it. 7/8 of the cap leaves room for allocations up to an
+ * eighth of it, and for what the cap counts that the peak does not (native: address space vs RSS).
+ */
+export function atMemoryCap(peakBytes: number, capMb: number): boolean {
+  return peakBytes >= (capMb * MIB * 7) / 8;
+}

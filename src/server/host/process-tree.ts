@@ -186,7 +186,9 @@ export class ProcessTree {
   readonly #needle: Buffer;
   /** The invocation's cgroup to create, and its memory cap (MiB) when the controller is on. */
   readonly #cgroup: { dir: string; memoryMb: number | undefined } | undefined;
-  /** Resolves true once the child is in the cgroup. */
+  /** Resolves true once the invocation's cgroup exists (memory cap written). */
+  #created: Promise<boolean> | undefined;
+  /** Resolves true once a process of the call is in the cgroup. */
   #adopted: Promise<boolean> = Promise.resolve(false);
   #inCgroup = false;
   /** The spawned child's pid: everything it started has a higher one. */
@@ -199,29 +201,39 @@ export class ProcessTree {
   }
 
   /**
-   * Moves the spawned child into a new cgroup of its own; what it forks from then on stays there.
-   * Off the event loop and after the child has its input: a write to cgroup.procs waits for an RCU
-   * grace period (8 ms measured on a loaded 2-vCPU VM), which must delay neither the function nor
-   * other invocations. What the child forks before the move is found by the marker scan.
+   * Moves a process of the call into the call's own cgroup (created on the first call); what it forks
+   * from then on stays there. Called with the spawned child, and with the function the native
+   * launcher forked (src/server/runtimes/native/launcher.ts). Off the event loop and after the child
+   * has its input: a write to cgroup.procs waits for an RCU grace period (8 ms measured on a loaded
+   * 2-vCPU VM), which must delay neither the function nor other invocations. What the child forks
+   * before the move is found by the marker scan.
    */
   adopt(pid: number): void {
-    this.#firstPid = pid;
+    if (this.#firstPid === 0) this.#firstPid = pid;
     const cgroup = this.#cgroup;
     if (!cgroup) return;
-    this.#adopted = (async () => {
+    this.#created ??= (async () => {
       await mkdir(cgroup.dir);
       if (cgroup.memoryMb !== undefined) {
         await writeFile(join(cgroup.dir, 'memory.max'), String(cgroup.memoryMb * 1024 * 1024));
         await writeFile(join(cgroup.dir, 'memory.swap.max'), '0').catch(() => undefined);
       }
-      await writeFile(join(cgroup.dir, 'cgroup.procs'), String(pid));
-      this.#inCgroup = true;
       return true;
-    })().catch(async () => {
-      // The child was gone before the move (a quick function): its cgroup is not needed.
-      await rmdir(cgroup.dir).catch(() => undefined);
-      return false;
-    });
+    })().catch(() => false);
+    const created = this.#created;
+    const before = this.#adopted;
+    this.#adopted = (async () => {
+      const earlier = await before;
+      if (!(await created)) return false;
+      try {
+        await writeFile(join(cgroup.dir, 'cgroup.procs'), String(pid));
+        this.#inCgroup = true;
+        return true;
+      } catch {
+        // Gone before the move (a quick function).
+        return earlier;
+      }
+    })();
   }
 
   /** Kills everything in the invocation's cgroup (synchronous, cheap); nothing before the move. */
@@ -238,7 +250,8 @@ export class ProcessTree {
 
   /** Removes the invocation's cgroup once its processes are gone. */
   async release(): Promise<void> {
-    if (!this.#cgroup || !(await this.#adopted)) return;
+    if (!this.#cgroup || !this.#created || !(await this.#created)) return;
+    await this.#adopted;
     this.kill();
     await removeGroup(this.#cgroup.dir);
   }

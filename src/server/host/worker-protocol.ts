@@ -25,6 +25,8 @@ export interface GuestOutcome {
   stderr: Uint8Array;
   truncated: boolean;
   error?: string;
+  /** The guest's memory when it ended (wasm: linear memory), to tell a failure at the memory cap. */
+  memoryBytes?: number;
 }
 
 export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: number; endedUs: number };

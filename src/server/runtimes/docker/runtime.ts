@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { sha256 } from '../../host/digest.js';
-import { RuntimeError, cancelled, invalidArtifact, notDeployed } from '../../host/errors.js';
+import { RuntimeError, cancelled, invalidArtifact, memoryCapReached, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
 import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged } from '../../host/runtime.js';
@@ -268,8 +268,11 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         stdout: stdout.concat(),
         stderr: stderr.concat(),
       };
-      if (exitCode === 137) run.error = `killed (exit 137): out of memory at the ${maxMemoryMb} MiB limit or SIGKILL`;
-      else if (exitCode > 128) run.error = `terminated by signal ${exitCode - 128}`;
+      if (exitCode > 128) run.error = `terminated by signal ${exitCode - 128}`;
+      // The engine's OOM killer ends a container at Memory with SIGKILL (137); only inspect tells it apart.
+      if (exitCode === 137 && (await this.#oomKilled(container))) {
+        run.error = memoryCapReached(maxMemoryMb, 'the engine killed the container (OOMKilled, exit 137)');
+      }
       if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
       return run;
     } catch (error) {
@@ -290,6 +293,16 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         this.#running.delete(container);
         this.#removeLater(container);
       }
+    }
+  }
+
+  /** Whether the engine's OOM killer ended the container (State.OOMKilled); false when it cannot tell. */
+  async #oomKilled(container: Docker.Container): Promise<boolean> {
+    try {
+      const info = await container.inspect();
+      return info.State.OOMKilled === true;
+    } catch {
+      return false;
     }
   }
 

@@ -9,18 +9,24 @@
  * stdout pipe open, so 'close' (and the reply, and the limiter slot) would wait for it. If the pipes
  * are still held a moment after the function exited, the tree is hunted (/proc scan) and the pipes
  * are cut, so the reply never waits on an escaped process.
+ *
+ * The function is spawned through the launcher (./launcher.ts), which caps its address space at
+ * --max-memory-mb (RLIMIT_AS, inherited by what it forks) and reports how it ended and its peak
+ * memory: a failure with the memory at the cap is reported as the cap being reached.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { sha256 } from '../../host/digest.js';
-import { RuntimeError, cancelled, notDeployed } from '../../host/errors.js';
+import { RuntimeError, atMemoryCap, cancelled, memoryCapReached, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
 import { ProcessTrees } from '../../host/process-tree.js';
 import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction } from '../../host/runtime.js';
 import { checkElfHeader, ELF_HEADER_BYTES, ELF_MACHINE, validateElf } from './elf.js';
+import { findCapMeans, launchCommand, parseReport, type CapMeans } from './launcher.js';
 
 export interface NativeMeta extends ArtifactMeta {
   arch: string;
@@ -33,6 +39,16 @@ const PIPE_GRACE_MS = 200;
 /** Exit status in the shell's (and Docker's) convention: 128 + signal number for a killed process. */
 export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 0);
+}
+
+/** The name of signal number `n` (SIGSEGV for 11). */
+function signalName(n: number): NodeJS.Signals | undefined {
+  return (Object.keys(constants.signals) as NodeJS.Signals[]).find((name) => constants.signals[name] === n);
+}
+
+/** The name of errno `n` (ENOEXEC for 8), else the number. */
+function errnoName(n: number): string {
+  return Object.entries(constants.errno).find(([, value]) => value === n)?.[0] ?? `errno ${n}`;
 }
 
 /** SIGKILLs process group `pgid`. Never throws: it runs in event handlers, and a group already gone (ESRCH) is the usual case. */
@@ -57,6 +73,8 @@ export class NativeRuntime implements Runtime<NativeMeta> {
   #closed = false;
   /** After-exit scans still running (`backgroundWork`). */
   #hunting = 0;
+  /** How calls get their memory cap here (found at start()). */
+  #cap: CapMeans = { kind: 'none', reason: 'not started' };
 
   constructor(host: HostContext) {
     this.#host = host;
@@ -66,13 +84,24 @@ export class NativeRuntime implements Runtime<NativeMeta> {
     this.#trees = new ProcessTrees(host.cgroups);
   }
 
+  /** Finds (or compiles) the launcher that applies the memory cap; without one, says what is missing. */
+  async start(): Promise<void> {
+    this.#cap = await findCapMeans();
+    if (this.#cap.kind === 'none') {
+      this.#host.warn(`native: calls run without a memory cap: ${this.#cap.reason}; install a C compiler (cc) or util-linux (prlimit)`);
+    }
+  }
+
   backgroundWork(): number {
     return this.#hunting;
   }
 
-  /** How escaped processes are found (`cgroup` or `scan`) and whether a cgroup caps their memory. */
-  containment(): { mode: 'cgroup' | 'scan'; memoryCap: boolean } {
-    return { mode: this.#trees.mode, memoryCap: this.#trees.memoryCap };
+  /**
+   * How escaped processes are found (`cgroup` or `scan`), whether a cgroup caps their memory, and what
+   * applies the RLIMIT_AS cap (`launcher`, `prlimit`, or `none`).
+   */
+  containment(): { mode: 'cgroup' | 'scan'; memoryCap: boolean; rlimit: CapMeans['kind'] } {
+    return { mode: this.#trees.mode, memoryCap: this.#trees.memoryCap, rlimit: this.#cap.kind };
   }
 
   health(): RuntimeHealth {
@@ -135,13 +164,36 @@ export class NativeRuntime implements Runtime<NativeMeta> {
       let endedUs = 0;
       let grace: NodeJS.Timeout | undefined;
       const tree = this.#trees.open(maxMemoryMb);
+      const cap = this.#cap;
+      const launched = launchCommand(cap, path, maxMemoryMb * 1024 * 1024);
       const readyUs = clock.nowUs();
-      const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], env: tree.env, cwd: '/', detached: true });
+      const child = spawn(launched.file, launched.args, {
+        // fd 3: the launcher's report (./launcher.ts)
+        stdio: cap.kind === 'launcher' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+        env: tree.env,
+        cwd: '/',
+        detached: true,
+      });
       const pgid = child.pid;
+      const reportPipe = child.stdio[3] as Readable | null | undefined;
+      let reportText = '';
+      let adoptedFunction = false;
+      reportPipe?.setEncoding('utf8');
+      reportPipe?.on('data', (chunk: string) => {
+        reportText += chunk;
+        // The forked function joins the call's cgroup too (the launcher itself was adopted below).
+        const pid = /^pid (\d+)\n/.exec(reportText)?.[1];
+        if (pid && !adoptedFunction) {
+          adoptedFunction = true;
+          tree.adopt(Number(pid));
+        }
+      });
+      reportPipe?.on('error', () => undefined);
       const cutPipes = (): void => {
         child.stdout.destroy();
         child.stderr.destroy();
         child.stdin.destroy();
+        reportPipe?.destroy();
       };
       /** Ends the call from outside: kill all it runs, and find what escaped. */
       const stop = (why: 'timeout' | 'cancelled' | 'shutting-down'): void => {
@@ -189,7 +241,7 @@ export class NativeRuntime implements Runtime<NativeMeta> {
         settle();
         reject(new RuntimeError('failed', `cannot start the native executable: ${error.message}`, 'spawn-failed'));
       });
-      child.once('close', (code, signal) => {
+      child.once('close', (launcherCode, launcherSignal) => {
         settle();
         if (stopped === 'timeout') {
           reject(new RuntimeError('timeout', `the function ran longer than ${timeoutMs} ms and was killed (--timeout-ms)`));
@@ -197,6 +249,14 @@ export class NativeRuntime implements Runtime<NativeMeta> {
         }
         if (stopped === 'cancelled') return reject(cancelled('native'));
         if (stopped === 'shutting-down') return reject(new RuntimeError('shutting-down', 'the server is shutting down'));
+        const report = parseReport(reportText);
+        if (report.execErrno !== undefined) {
+          reject(new RuntimeError('failed', `cannot start the native executable: ${errnoName(report.execErrno)}`, 'spawn-failed'));
+          return;
+        }
+        // The function's own ending as the launcher saw it; the launcher's when it reported none.
+        const code = report.exitCode ?? (report.signal === undefined ? launcherCode : null);
+        const signal = report.signal !== undefined ? (signalName(report.signal) ?? null) : report.exitCode === undefined ? launcherSignal : null;
         const run: RawRun = {
           readyUs,
           hostStartUs: hostStartUs || readyUs,
@@ -206,6 +266,9 @@ export class NativeRuntime implements Runtime<NativeMeta> {
           stderr: stderr.concat(),
         };
         if (signal) run.error = `terminated by ${signal}`;
+        if ((signal || code !== 0) && report.peakBytes !== undefined && atMemoryCap(report.peakBytes, maxMemoryMb)) {
+          run.error = memoryCapReached(maxMemoryMb, run.error ?? `exited with code ${code}`);
+        }
         if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
         resolve(run);
       });

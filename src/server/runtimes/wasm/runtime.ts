@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClockAnchor } from '../../../clock.js';
 import { sha256 } from '../../host/digest.js';
-import { notDeployed } from '../../host/errors.js';
+import { atMemoryCap, memoryCapReached, notDeployed } from '../../host/errors.js';
 import type { ArtifactMeta, HostContext, Invocation, Loaded, RawRun, Runtime, Staged, StoredFunction } from '../../host/runtime.js';
 import { WorkerPool, workerScript } from '../../host/worker-pool.js';
 import { checkWasmHeader, prepareWasm } from './module.js';
@@ -96,6 +96,11 @@ export class WasmRuntime implements Runtime<WasmMeta> {
       stderr: done.stderr,
     };
     if (done.error) run.error = done.error;
+    // A grow past the cap returns -1: a guest that failed with its memory at the cap failed on it.
+    const capMb = call.limits.maxMemoryMb;
+    if ((done.error || done.exitCode !== 0) && done.memoryBytes !== undefined && atMemoryCap(done.memoryBytes, capMb)) {
+      run.error = memoryCapReached(capMb, done.error ?? `exited with code ${done.exitCode}`);
+    }
     if (done.truncated) run.truncated = true;
     return run;
   }

@@ -5,12 +5,12 @@
  */
 import { OutputBuffer } from '../../host/output-buffer.js';
 import { serveWorker } from '../../host/worker-loop.js';
-import { createWasiHost, runInstance, type WasiHost } from './wasi.js';
+import { createWasiHost, runInstance, type WasiCall, type WasiHost } from './wasi.js';
 
 await serveWorker<WebAssembly.Module, { module: WebAssembly.Module; host: WasiHost }>((clocks) => ({
   load: (module) => ({ module, host: createWasiHost(module, clocks) }),
   run(entry, input, maxOutputBytes, ready) {
-    const call = {
+    const call: WasiCall = {
       stdin: input,
       stdinPos: 0,
       stdout: new OutputBuffer(maxOutputBytes),
@@ -23,6 +23,7 @@ await serveWorker<WebAssembly.Module, { module: WebAssembly.Module; host: WasiHo
       stdout: call.stdout.concat(),
       stderr: call.stderr.concat(),
       truncated: call.stdout.dropped + call.stderr.dropped > 0,
+      ...(call.memory ? { memoryBytes: call.memory.buffer.byteLength } : {}),
       ...(outcome.error ? { error: outcome.error } : {}),
     };
   },
