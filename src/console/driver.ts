@@ -14,6 +14,7 @@ import type { TargetClient } from '../client/target.js';
 import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
 import type { Health } from '../protocol/api.js';
 import { outcomeOf, type Baseline, type EnergyLine, type Gap, type InvocationLine, type Sample, type StageLine } from '../protocol/results.js';
+import type { MeterObserved } from '../meter/meter-observer.js';
 import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
 import { EnergyLedger, type Attribution } from './energy-ledger.js';
 import { plannedLoadRequests, runLoad } from './load/runner.js';
@@ -97,6 +98,8 @@ export interface BaselineEvent {
   driftW: number | null;
 }
 export interface DoneEvent {
+  /** What the samples showed about the meter (null without one). */
+  meter?: MeterObserved | null;
   status: RunStatus;
   error: string | null;
   exitCode: number;
@@ -220,7 +223,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       let before: Baseline | null = null;
       if (meter && suite.baseline && suite.baseline.seconds > 0) {
         before = await this.#measureBaseline('before', suite.baseline.seconds, null);
-        this.#ledger?.setBaseline(before.power_w);
+        this.#ledger?.setBaseline(before.power_w, before);
       }
       let lastClock = Date.now();
       let phase: Phase | null = null;
@@ -266,6 +269,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
     if (this.#ledger) this.#emitEnergy(this.#ledger.flush());
     if (status === 'completed' && this.#failed > 0) exitCode = ExitCode.Failures;
     const done: DoneEvent = {
+      meter: this.#ledger ? this.#ledger.observer.facts() : null,
       status,
       error,
       exitCode,

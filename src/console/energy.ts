@@ -3,7 +3,7 @@ import { attributeIntegrated, attributeThesis, estimateBaseline } from '../meter
 import type { Attribution } from './energy-ledger.js';
 
 export const meterAttribution: Attribution = {
-  integrated: (samples, window, baselineW, gaps) => attributeIntegrated(samples, window, baselineW, { gaps }),
-  thesis: (samples, window, baselineW, gaps) => attributeThesis(samples, window, baselineW, { gaps }),
+  integrated: (samples, window, baselineW, options) => attributeIntegrated(samples, window, baselineW, options),
+  thesis: (samples, window, baselineW, options) => attributeThesis(samples, window, baselineW, options),
   baseline: (samples) => estimateBaseline(samples),
 };

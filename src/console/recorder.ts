@@ -5,6 +5,7 @@
  */
 import { ExitCode } from '../errors.js';
 import type { EnergyLine, InvocationLine, RunJson, StageLine } from '../protocol/results.js';
+import { driftCaveat } from '../meter/baseline-drift.js';
 import { joinEnergy } from '../report/energy-join.js';
 import { renderStagesMarkdown } from '../report/load-curves.js';
 import { renderSummaryMarkdown, summarize, type Summary } from '../report/summary.js';
@@ -80,8 +81,12 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
 
   const finish = (done: DoneEvent): RunOutcome => {
     dir.flushSamples();
-    const joined = joinEnergy(lines, energies);
+    // Isolated energies against the baseline interpolated between the phases before and after.
+    const phases = run ? run.baseline : null;
+    const joined = joinEnergy(lines, energies, phases);
     const summary = summarize(joined, { runId: run?.run_id ?? '' });
+    const caveat = phases ? driftCaveat(phases, joined) : null;
+    if (caveat) summary.caveats = [caveat.message];
     const evaluated = evaluateThresholds(driver.suite.thresholds, joined);
     const thresholds = done.status === 'completed' ? evaluated : withholdThresholds(evaluated, done.status);
     const json = { ...summary, status: done.status, thresholds };
@@ -95,6 +100,7 @@ export function recordRun(driver: Driver, dir: RunDirectory, suiteFile: string |
     if (done.status !== 'completed') markdown += `\nRun ${done.status}${done.error ? `: ${done.error}` : ''}.\n`;
     dir.writeSummary(json, markdown);
     if (run) {
+      if (done.meter) run.meter.observed = done.meter;
       run.status = done.status;
       run.ended_at = done.endedAt;
       run.error = done.error;

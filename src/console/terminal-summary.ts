@@ -46,6 +46,7 @@ export function renderOutcome(outcome: RunOutcome, dir: string): string {
     ...renderSummaryTable(outcome.summary),
     '',
   ];
+  for (const c of outcome.summary.caveats ?? []) out.push(`Caveat: ${c}`, '');
   if (outcome.thresholds.length) {
     out.push('Thresholds:');
     for (const r of outcome.thresholds) out.push(`  ${thresholdVerdict(r).padEnd(6)} ${r.label} (got ${formatThresholdValue(r)})`);

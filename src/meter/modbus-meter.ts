@@ -92,12 +92,35 @@ export function checkPlausible(values: DecodedValues, power: number, where: stri
   if (!Number.isFinite(power) || power < 0) complain(`negative power ${power} W`);
 }
 
-/** Power and the Sample fields from decoded block values (pure). */
-export function sampleFromValues(values: DecodedValues, voltage: 'measured' | number, t_start_us: number, t_end_us: number): Sample {
+/** One register step of each value, in its unit (the map's scales). */
+export type RegisterSteps = Partial<Record<'voltage_v' | 'current_a' | 'pf' | 'power_w', number>>;
+
+/** The steps of a map's fields (a field's scale is one count of its register). */
+export function registerSteps(map: RegisterMap): RegisterSteps {
+  const steps: RegisterSteps = {};
+  for (const k of ['voltage_v', 'current_a', 'pf', 'power_w'] as const) {
+    const f = map.fields[k];
+    if (f) steps[k] = f.scale;
+  }
+  return steps;
+}
+
+/**
+ * Power and the Sample fields from decoded block values (pure). With `steps`, `resolution_w` is the
+ * worst-case quantisation error of the power: half a step of each register carried through
+ * V × I × PF (a constant voltage has none), or half a step of the power register when that is used.
+ */
+export function sampleFromValues(values: DecodedValues, voltage: 'measured' | number, t_start_us: number, t_end_us: number, steps?: RegisterSteps): Sample {
   const v = voltage === 'measured' ? values.voltage_v : voltage;
   const computed = v !== undefined && values.current_a !== undefined && values.pf !== undefined;
   const power_w = computed ? v * values.current_a! * values.pf! : (values.power_w ?? Number.NaN);
   const sample: Sample = { t_start_us, t_end_us, power_w: Number(power_w.toPrecision(12)) };
+  if (steps) {
+    const resolution = computed
+      ? 0.5 * ((voltage === 'measured' ? (steps.voltage_v ?? 0) : 0) * values.current_a! * values.pf! + v * (steps.current_a ?? 0) * values.pf! + v * values.current_a! * (steps.pf ?? 0))
+      : 0.5 * (steps.power_w ?? 0);
+    sample.resolution_w = Number(resolution.toPrecision(6));
+  }
   if (v !== undefined) sample.voltage_v = v;
   if (values.current_a !== undefined) sample.current_a = values.current_a;
   if (values.pf !== undefined) sample.pf = values.pf;
@@ -211,7 +234,7 @@ export class ModbusMeter implements Meter {
     const t_end_us = nowUs();
     const values = decodeBlock(this.map, words);
     this.lastValues = values;
-    const sample = sampleFromValues(values, this.parsed.voltage, t_start_us, t_end_us);
+    const sample = sampleFromValues(values, this.parsed.voltage, t_start_us, t_end_us, registerSteps(this.map));
     checkPlausible(values, sample.power_w, `${this.parsed.host}:${this.parsed.port}`, this.map.name);
     return sample;
   }

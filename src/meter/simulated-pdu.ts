@@ -27,6 +27,11 @@ export interface SimulatedPduOptions {
   values?: () => DecodedValues;
   /** Voltage noise amplitude, V (uniform ±). */
   voltageNoiseV?: number;
+  /**
+   * How often the device refreshes the values it serves, ms (0: on every read). A real PDU measures
+   * on its own schedule: between refreshes every read returns the same block.
+   */
+  refreshMs?: number;
 }
 
 export interface SimulatedPdu {
@@ -110,11 +115,17 @@ export async function startSimulatedPdu(options: SimulatedPduOptions = {}): Prom
   }, 100);
   tick.unref();
 
+  const refreshMs = options.refreshMs ?? 0;
+  let held: { atMs: number; words: number[] } | null = null;
   const block = (): number[] => {
     reads++;
     const power = integrate();
+    const now = performance.now();
+    if (held && refreshMs > 0 && now - held.atMs < refreshMs) return held.words;
     const values = options.values?.() ?? gudeValues(power, load.current / load.cores, energyWh, options.voltageNoiseV ?? 1);
-    return encodeBlock(map, values);
+    // Refreshes fall on the device's own grid, not on the reads that happen to see them.
+    held = { atMs: refreshMs > 0 ? now - (now % refreshMs) : now, words: encodeBlock(map, values) };
+    return held.words;
   };
   const vector = {
     getMultipleInputRegisters(addr: number, length: number): number[] {

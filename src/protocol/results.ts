@@ -16,6 +16,8 @@ export const SampleSchema = z.object({
   energy_wh: z.number().optional(),
   /** The device's own (coarse, whole-watt) power register, kept for comparison. */
   device_power_w: z.number().optional(),
+  /** Worst-case quantisation error of power_w, W: half a register step carried through V × I × PF (docs/energy.md). */
+  resolution_w: z.number().optional(),
 });
 export type Sample = z.infer<typeof SampleSchema>;
 
@@ -34,14 +36,38 @@ export type SampleLine = z.infer<typeof SampleLineSchema>;
 
 export const EnergyMethodSchema = z.enum(['integrated', 'thesis']);
 
-/** Energy attributed to one invocation window. Units: W, µWh. */
+/**
+ * Which span of an invocation an energy covers (docs/energy.md, "Windows"): `invocation` = request
+ * received → reply at the bench (the thesis' window, cold start included); `run` = the function's
+ * own run, started → ended.
+ */
+export const EnergySpanSchema = z.enum(['invocation', 'run', 'stage', 'batch']);
+export type EnergySpan = z.infer<typeof EnergySpanSchema>;
+
+/** A window on the bench clock, µs, and what it spans. */
+export const EnergyWindowSchema = z.object({ span: EnergySpanSchema, start_us: z.number(), end_us: z.number() });
+export type EnergyWindowRecord = z.infer<typeof EnergyWindowSchema>;
+
+/**
+ * Energy attributed to one window. Units: W, µWh. `uncertainty_uwh` bounds |energy − truth| from
+ * what limits the estimate (sampling holes, register resolution, clock offset; docs/energy.md,
+ * "Uncertainty"); `isolated_uncertainty_uwh` adds the baseline's. `measurable: false` marks a window
+ * shorter than the meter can resolve alone. The window, uncertainties and `measurable` are absent
+ * only in files written before they existed.
+ */
 export const EnergySchema = z.object({
   method: EnergyMethodSchema,
+  window: EnergyWindowSchema.optional(),
   samples: z.number().int(),
   avg_power_w: z.number().nullable(),
   energy_uwh: z.number().nullable(),
+  uncertainty_uwh: z.number().nullable().optional(),
   baseline_w: z.number().nullable(),
   isolated_energy_uwh: z.number().nullable(),
+  isolated_uncertainty_uwh: z.number().nullable().optional(),
+  /** Longest stretch around the window in which the power was not known (read start → next read end), µs. */
+  largest_hole_us: z.number().nullable().optional(),
+  measurable: z.boolean().optional(),
   note: z.string().nullable(),
 });
 export type Energy = z.infer<typeof EnergySchema>;
@@ -73,6 +99,8 @@ export const InvocationLineSchema = InvocationResultSchema.extend({
   energy: EnergySchema.nullable().optional(),
   /** Energy by the thesis method, for comparison, joined from energy.jsonl. */
   energy_thesis: EnergySchema.nullable().optional(),
+  /** Energy over the whole invocation (received → replied), joined from energy.jsonl. */
+  energy_invocation: EnergySchema.nullable().optional(),
   /** Set when the request itself failed (no InvocationResult from the server); code "dropped" under load. */
   request_error: z.object({ code: z.string(), message: z.string(), status: z.number().optional() }).optional(),
   /** Under load: the index of the load stage (docs/results.md, "Load"). */
@@ -90,8 +118,12 @@ export type InvocationLine = z.infer<typeof InvocationLineSchema>;
 export const EnergyLineSchema = z.object({
   run_id: z.string(),
   seq: z.number().int(),
+  /** The function's own run (started → ended), integrated. */
   energy: EnergySchema.nullable(),
+  /** The thesis method over the invocation window, for comparison. */
   energy_thesis: EnergySchema.nullable(),
+  /** The whole invocation (received → replied), integrated (absent in files written before it existed). */
+  energy_invocation: EnergySchema.nullable().optional(),
 });
 export type EnergyLine = z.infer<typeof EnergyLineSchema>;
 /** The request_error code of a request the load generator did not send (max_in_flight reached). */
@@ -158,6 +190,9 @@ export const StageLineSchema = z.object({
 export type StageLine = z.infer<typeof StageLineSchema>;
 
 export const BaselineSchema = z.object({
+  /** When the idle phase was read, bench clock µs (absent in older files): drift is interpolated between phases. */
+  from_us: z.number().optional(),
+  to_us: z.number().optional(),
   seconds: z.number(),
   samples: z.number().int(),
   power_w: z.number().nullable(),
@@ -171,7 +206,26 @@ export const RunJsonSchema = z.object({
   suite: z.object({ name: z.string(), file: z.string().nullable() }).passthrough(),
   versions: z.object({ nebula: z.string(), node: z.string() }).passthrough(),
   target: z.object({ url: z.string(), health: HealthSchema.nullable() }),
-  meter: z.object({ spec: z.string(), description: z.string().nullable() }).passthrough(),
+  meter: z
+    .object({
+      spec: z.string(),
+      description: z.string().nullable(),
+      /** What the samples showed the meter can resolve, written at the end (docs/energy.md, "Refresh period"). */
+      observed: z
+        .object({
+          /** Median time between reads, µs. */
+          interval_us: z.number().nullable(),
+          /** Time between changes of the values served (lower decile): how often the device really refreshes, µs (null: they never changed). */
+          refresh_us: z.number().nullable(),
+          /** Largest quantisation error of a sample, W. */
+          resolution_w: z.number().nullable(),
+          /** Longest time from a read's start to the next read's end, µs. */
+          largest_hole_us: z.number().nullable(),
+          samples: z.number().int(),
+        })
+        .optional(),
+    })
+    .passthrough(),
   clock: ClockEstimateSchema.nullable(),
   baseline: z.object({ before: BaselineSchema.nullable(), after: BaselineSchema.nullable(), drift_w: z.number().nullable() }),
   runtimes: z.array(RuntimeSchema),

@@ -5,7 +5,7 @@
  */
 import { pValue, sig } from './format.js';
 import type { MetricChange } from './before-after.js';
-import { formatMetric, METRIC_LABEL, METRICS } from './summary.js';
+import { formatMetric, METRIC_SHORT, METRICS } from './summary.js';
 
 export interface ChangeLabels {
   base: string;
@@ -42,7 +42,7 @@ export function renderChanges(changes: readonly MetricChange[], labels: ChangeLa
   for (const metric of METRICS) {
     const rows = changes.filter((c) => c.metric === metric);
     if (rows.length === 0) continue;
-    out.push(`${`${METRIC_LABEL[metric]} (median)`.padEnd(16)}${'BASE'.padStart(9)}${'NEW'.padStart(9)}  ${`change [${level}% CI]`.padEnd(27)}${'p'.padStart(8)}`);
+    out.push(`${`${METRIC_SHORT[metric]} (median)`.padEnd(16)}${'BASE'.padStart(9)}${'NEW'.padStart(9)}  ${`change [${level}% CI]`.padEnd(27)}${'p'.padStart(8)}`);
     let fn = '';
     for (const c of rows) {
       if (c.function !== fn) {

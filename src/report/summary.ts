@@ -4,26 +4,55 @@
  * `summarize` at the end of a run (and on Ctrl-C); `nebula report` builds its comparison on top.
  */
 import type { Runtime } from '../protocol/api.js';
-import { outcomeOf, type InvocationLine } from '../protocol/results.js';
+import { outcomeOf, type Energy, type InvocationLine } from '../protocol/results.js';
 import { duration, energy } from './format.js';
 import { describe, type Describe } from './stats.js';
 
-/** The per-invocation figures a report is made of. Times in µs, energies in µWh. */
-export const METRICS = ['startup_us', 'exec_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh'] as const;
+/**
+ * The per-invocation figures a report is made of. Times in µs, energies in µWh. Energies come in two
+ * windows (docs/energy.md, "Windows"): `energy_uwh` / `isolated_energy_uwh` over the function's own
+ * run (started → ended), `invocation_*` over the whole invocation (received → replied, the thesis' window).
+ */
+export const METRICS = ['startup_us', 'exec_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
 export type Metric = (typeof METRICS)[number];
+export const ENERGY_METRICS = ['energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
+export type EnergyMetric = (typeof ENERGY_METRICS)[number];
 
-/** Human names of the metrics, for table headers. */
+/** Human names of the metrics, for table headers: every energy names its window. */
 export const METRIC_LABEL: Record<Metric, string> = {
   startup_us: 'startup',
   exec_us: 'exec',
   total_us: 'total',
-  energy_uwh: 'energy',
-  isolated_energy_uwh: 'isolated energy',
+  energy_uwh: 'energy (run)',
+  isolated_energy_uwh: 'isolated energy (run)',
+  invocation_energy_uwh: 'energy (invocation)',
+  invocation_isolated_energy_uwh: 'isolated energy (invocation)',
+};
+
+/** Short names for narrow (80-column) tables. */
+export const METRIC_SHORT: Record<Metric, string> = {
+  startup_us: 'startup',
+  exec_us: 'exec',
+  total_us: 'total',
+  energy_uwh: 'E (run)',
+  isolated_energy_uwh: 'iso. E (run)',
+  invocation_energy_uwh: 'E (inv.)',
+  invocation_isolated_energy_uwh: 'iso. E (inv.)',
 };
 
 /** Whether a metric is a time (µs) or an energy (µWh). */
-export function isEnergy(metric: Metric): boolean {
-  return metric === 'energy_uwh' || metric === 'isolated_energy_uwh';
+export function isEnergy(metric: Metric): metric is EnergyMetric {
+  return (ENERGY_METRICS as readonly string[]).includes(metric);
+}
+
+/** Whether an energy metric is an isolated one (above the idle baseline). */
+export function isIsolated(metric: EnergyMetric): boolean {
+  return metric === 'isolated_energy_uwh' || metric === 'invocation_isolated_energy_uwh';
+}
+
+/** The energy figure of a line an energy metric reads (run window or invocation window). */
+export function energyOf(line: InvocationLine, metric: EnergyMetric): Energy | null | undefined {
+  return metric === 'energy_uwh' || metric === 'isolated_energy_uwh' ? line.energy : line.energy_invocation;
 }
 
 /** Formats a value of `metric` in its unit. */
@@ -38,9 +67,9 @@ export function metricValue(line: InvocationLine, metric: Metric): number | unde
     case 'exec_us':
     case 'total_us':
       return line.metrics?.[metric];
-    case 'energy_uwh':
-    case 'isolated_energy_uwh': {
-      const v = line.energy?.[metric];
+    default: {
+      const e = energyOf(line, metric);
+      const v = isIsolated(metric) ? e?.isolated_energy_uwh : e?.energy_uwh;
       return v === null || v === undefined ? undefined : v;
     }
   }
@@ -73,12 +102,60 @@ export interface GroupSummary extends Counts {
   metrics: Record<Metric, Describe>;
   /** Measured invocations whose energy window was flagged (e.g. shorter than the sampling interval). */
   energy_notes: number;
+  /** Per energy metric, how many of the measured values can be trusted (absent without a meter). */
+  energy_flags?: Partial<Record<EnergyMetric, EnergyFlags>>;
+}
+
+/** How many energies of one metric are usable: the rest are missing, too short to measure, or negative. */
+export interface EnergyFlags {
+  /** Measured invocations. */
+  measured: number;
+  /** …with a value. */
+  values: number;
+  /** Values from a window shorter than the meter can resolve alone (measurable: false). */
+  not_measurable: number;
+  /** Isolated values below zero (idle power above the invocation's: noise or drift). */
+  negative: number;
+}
+
+/** Share of the values that are flagged or negative (0 without values). */
+export function unusableShare(f: EnergyFlags): number {
+  return f.values === 0 ? 0 : (f.not_measurable + f.negative) / f.values;
+}
+
+/** Counts the usable and flagged energies of `metric` over the measured lines. */
+export function energyFlags(lines: readonly InvocationLine[], metric: EnergyMetric): EnergyFlags {
+  const flags: EnergyFlags = { measured: 0, values: 0, not_measurable: 0, negative: 0 };
+  for (const l of lines) {
+    if (!isMeasured(l)) continue;
+    flags.measured++;
+    const v = metricValue(l, metric);
+    if (v === undefined) continue;
+    flags.values++;
+    const e = energyOf(l, metric);
+    // Count a value once: a too-short window first, else a negative isolated value.
+    if (e?.measurable === false) flags.not_measurable++;
+    else if (isIsolated(metric) && v < 0) flags.negative++;
+  }
+  return flags;
+}
+
+/** energyFlags of every energy metric that has values. */
+export function allEnergyFlags(lines: readonly InvocationLine[]): Partial<Record<EnergyMetric, EnergyFlags>> | undefined {
+  const out: Partial<Record<EnergyMetric, EnergyFlags>> = {};
+  for (const m of ENERGY_METRICS) {
+    const f = energyFlags(lines, m);
+    if (f.values > 0) out[m] = f;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 export interface Summary {
   run_id: string | null;
   totals: Counts;
   groups: GroupSummary[];
+  /** Energy caveats of the whole run (baseline drift), one line each. */
+  caveats?: string[];
 }
 
 export interface SummarizeOptions {
@@ -139,6 +216,7 @@ export function summarize(lines: readonly InvocationLine[], options: SummarizeOp
       ...countLines(group),
       metrics: describeMetrics(group),
       energy_notes: group.filter((l) => isMeasured(l) && l.energy?.note).length,
+      ...((flags) => (flags ? { energy_flags: flags } : {}))(allEnergyFlags(group)),
     });
   }
   return { run_id: options.runId ?? lines[0]?.run_id ?? null, totals: countLines(lines), groups };
@@ -159,7 +237,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
   }
   const hasEnergy = summary.groups.some((g) => g.metrics.energy_uwh.n > 0);
   const head = ['function', 'runtime', 'n', 'errors', 'warm-up', 'startup p50', 'startup p95', 'exec p50', 'total p50', 'total p95'];
-  if (hasEnergy) head.push('energy p50', 'isolated p50');
+  if (hasEnergy) head.push('energy (run) p50', 'isolated (run) p50', 'isolated (invocation) p50', 'flagged');
   if (t.dropped) head.push('dropped');
   out.push(`| ${head.join(' | ')} |`, `| ${head.map((h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
   for (const g of summary.groups) {
@@ -176,10 +254,27 @@ export function renderSummaryMarkdown(summary: Summary): string {
       duration(m.total_us.median),
       duration(m.total_us.p95),
     ];
-    if (hasEnergy) row.push(energy(m.energy_uwh.median), energy(m.isolated_energy_uwh.median));
+    if (hasEnergy) row.push(energy(m.energy_uwh.median), energy(m.isolated_energy_uwh.median), energy(m.invocation_isolated_energy_uwh.median), flaggedCell(g));
     if (t.dropped) row.push(String(g.dropped ?? 0));
     out.push(`| ${row.join(' | ')} |`);
   }
   out.push('');
+  if (hasEnergy) {
+    out.push(
+      'Energy windows: *run* = the function\'s own run (started → ended); *invocation* = request received → reply (the thesis\' window). *flagged*: isolated (run) energies too short for the meter to measure alone / below zero, of those with a value (docs/energy.md).',
+      '',
+    );
+  }
+  for (const c of summary.caveats ?? []) out.push(`> **Caveat:** ${c}`, '');
   return out.join('\n');
+}
+
+/** "12 short, 3 < 0 of 40" for the run window's isolated energy ("0 of 40" when none is flagged). */
+export function flaggedCell(g: GroupSummary): string {
+  const f = g.energy_flags?.isolated_energy_uwh;
+  if (!f) return '—';
+  const parts: string[] = [];
+  if (f.not_measurable) parts.push(`${f.not_measurable} short`);
+  if (f.negative) parts.push(`${f.negative} < 0`);
+  return `${parts.length ? parts.join(', ') : '0'} of ${f.values}`;
 }

@@ -5,6 +5,7 @@
 import asciichart from 'asciichart';
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
+import { driftCaveatFor } from '../meter/baseline-drift.js';
 import { duration, energy, sig } from '../report/format.js';
 import { CHART_SECONDS, chartSeries, sampleRate, type Cell, type UiState } from './state.js';
 
@@ -168,23 +169,41 @@ export interface ScreenSize {
  * terminal makes Ink clear and redraw everything each frame (flicker), so the chart gives way first.
  * Returns null when there is no room for a useful chart.
  */
-export function chartLayout(size: ScreenSize, cells: number, hasError: boolean, hasLoad = false): { height: number; width: number } | null {
-  // header 4 · load margin+2 lines · table margin+title+rows · chart margin+title · error margin+line · footer margin+line · 1 spare
-  const used = 4 + (hasLoad ? 3 : 0) + 2 + Math.max(1, cells) + 2 + (hasError ? 2 : 0) + 2 + 1;
+export function chartLayout(size: ScreenSize, cells: number, hasError: boolean, hasLoad = false, hasCaveat = false): { height: number; width: number } | null {
+  // header 4 · load margin+2 lines · table margin+title+rows · chart margin+title · caveat line · error margin+line · footer margin+line · 1 spare
+  const used = 4 + (hasLoad ? 3 : 0) + 2 + Math.max(1, cells) + 2 + (hasCaveat ? 1 : 0) + (hasError ? 2 : 0) + 2 + 1;
   const plotRows = size.rows - used; // asciichart draws height + 1 rows
   if (plotRows < 3) return null;
   return { height: Math.min(10, plotRows - 1), width: Math.max(10, Math.min(120, size.columns - 12)) };
 }
 
 /** The whole screen. */
+/** The short drift caveat (docs/energy.md, "Baseline and drift"), or null while the drift is small or unknown. */
+export function driftCaveatLine(state: UiState): string | null {
+  const powers = [...state.isolatedPowersW].sort((a, b) => a - b);
+  const mid = powers.length >> 1;
+  const medianW = powers.length === 0 ? null : powers.length % 2 ? powers[mid]! : (powers[mid - 1]! + powers[mid]!) / 2;
+  const caveat = driftCaveatFor(state.driftW, medianW);
+  if (!caveat) return null;
+  const sign = caveat.drift_w >= 0 ? '+' : '';
+  const against = medianW === null ? '' : ` vs isolated ${medianW.toFixed(3)} W`;
+  return `caveat: idle drifted ${sign}${caveat.drift_w.toFixed(3)} W${against} — isolated energies uncertain (see summary.md)`;
+}
+
 export function Screen({ state, showChart, size = { columns: 80, rows: 40 } }: { state: UiState; showChart: boolean; size?: ScreenSize }): React.JSX.Element {
-  const layout = showChart ? chartLayout(size, state.cells.length, state.lastError !== null, state.load !== null) : null;
+  const caveat = driftCaveatLine(state);
+  const layout = showChart ? chartLayout(size, state.cells.length, state.lastError !== null, state.load !== null, caveat !== null) : null;
   return (
     <Box flexDirection="column">
       <Header state={state} />
       <LoadLine state={state} />
       <StatsTable cells={state.cells} />
       {layout ? <PowerChart state={state} height={layout.height} width={layout.width} /> : null}
+      {caveat ? (
+        <Text color="yellow" wrap="truncate-end">
+          {caveat}
+        </Text>
+      ) : null}
       {state.lastError ? (
         <Box marginTop={1}>
           <Text color="red" wrap="truncate-end">

@@ -40,7 +40,9 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
     const line = awaiting.get(e.seq);
     awaiting.delete(e.seq);
     const iso = e.energy?.isolated_energy_uwh;
-    if (line && iso !== null && iso !== undefined) energies.push({ function: line.function, runtime: line.runtime, isolatedUwh: iso });
+    const w = e.energy?.window;
+    const isolatedW = iso != null && w && w.end_us > w.start_us ? (iso * 3600) / (w.end_us - w.start_us) : null;
+    if (line && iso !== null && iso !== undefined) energies.push({ function: line.function, runtime: line.runtime, isolatedUwh: iso, isolatedW });
   });
   driver.on('sample', (s) => samples.push(s));
   driver.on('gap', (gap) => queue.push({ type: 'gap', gap }));

@@ -56,6 +56,8 @@ export interface UiState {
   clock: { offsetUs: number; uncertaintyUs: number } | null;
   baselineW: number | null;
   driftW: number | null;
+  /** Recent isolated powers of measured invocations, W (the drift caveat weighs the drift against their median). */
+  isolatedPowersW: number[];
   /** Insertion order = the suite's order. */
   cells: Cell[];
   buckets: Bucket[];
@@ -73,6 +75,8 @@ export interface EnergyItem {
   function: string;
   runtime: Runtime;
   isolatedUwh: number;
+  /** Isolated energy over the window's length, W (null without a window). */
+  isolatedW?: number | null;
 }
 
 export type UiAction =
@@ -112,6 +116,7 @@ export function initialState(partial: Partial<UiState> = {}): UiState {
     clock: null,
     baselineW: null,
     driftW: null,
+    isolatedPowersW: [],
     cells: [],
     buckets: [],
     currentW: null,
@@ -153,7 +158,7 @@ export function reduce(state: UiState, action: UiAction): UiState {
     case 'invocations':
       return { ...state, cells: addLines(state.cells, action.lines) };
     case 'energies':
-      return { ...state, cells: addEnergies(state.cells, action.items) };
+      return { ...state, cells: addEnergies(state.cells, action.items), isolatedPowersW: recentPowers(state.isolatedPowersW, action.items) };
     case 'samples':
       return addSamples(state, action.samples);
     case 'gap':
@@ -288,4 +293,13 @@ export function sampleRate(state: UiState): number {
   }
   const seconds = ((last.index - first) * BUCKET_US) / 1e6;
   return seconds > 0 ? count / seconds : 0;
+}
+
+/** Isolated powers kept for the drift caveat's median. */
+const KEEP_POWERS = 512;
+
+function recentPowers(kept: number[], items: readonly EnergyItem[]): number[] {
+  const added = items.flatMap((i) => (i.isolatedW === null || i.isolatedW === undefined ? [] : [i.isolatedW]));
+  if (added.length === 0) return kept;
+  return [...kept, ...added].slice(-KEEP_POWERS);
 }

@@ -39,6 +39,8 @@ test('a read of known registers over Modbus TCP decodes to V × I × PF plus the
       // 3e9 in a signed register reads back negative: the Gude's values are signed 32-bit.
       energy_wh: 3_000_000_000 - 2 ** 32,
       device_power_w: 5,
+      // Half a step of 1 V, 1 mA and 0.001 PF carried through V × I × PF.
+      resolution_w: 0.5 * (1 * 0.043 * 0.52 + 231 * 0.001 * 0.52 + 231 * 0.043 * 0.001),
     });
     assert.equal((meter as ModbusMeter).lastValues?.frequency_hz, 49.98);
     assert.match(meter.describe(), new RegExp(`127\\.0\\.0\\.1:${server.port} \\(unit 1, map gude-epc1105, measured voltage\\)`));

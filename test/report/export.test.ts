@@ -58,7 +58,7 @@ test('markdown puts several targets side by side, labelled by target', () => {
   const md = markdown(ctxBoth);
   assert.ok(md.includes('| metric | runtime | arm64 @ raspberrypi.local:3090 | x64 @ 10.0.0.5:3090 |'), md);
   assert.ok(md.includes('| startup | docker / wasm | 408 ms vs 142 µs: 2,883× [2,570–3,128×] | 295 ms vs 64.5 µs: 4,572× [3,904–4,916×] |'), md);
-  assert.ok(md.includes('| energy | docker / wasm | 406 µWh vs 0.392 µWh: 1,038× [955–1,280×] | — |'), 'the VM had no meter');
+  assert.ok(md.includes('| energy (run) | docker / wasm | 406 µWh vs 0.392 µWh: 1,038× [955–1,280×] | — |'), 'the VM had no meter');
 });
 
 test('CSV is tidy: a header and one RFC 4180 row per invocation, warm-ups and failures flagged', () => {

@@ -88,9 +88,10 @@ export async function runLoad(ctx: LoadContext): Promise<void> {
         ctx.emitStatus(tally.live(ctx.nowUs(), true));
         let energy = null;
         if (ctx.meter && window) {
-          const w = { start_us: tally.startUs, end_us: tally.endUs };
+          const w = { span: 'stage' as const, start_us: tally.startUs, end_us: tally.endUs };
           await window.coveredPast(w.end_us, ctx.meter.drainMs, ctx.sleep);
-          const whole = ctx.meter.attribution.integrated(window.samples, w, ctx.meter.baseline?.power_w ?? null, window.gaps);
+          // The stage's edges are bench-clock stamps: no clock-offset term.
+          const whole = ctx.meter.attribution.integrated(window.samples, w, ctx.meter.baseline?.power_w ?? null, { gaps: window.gaps });
           energy = stageEnergy(whole, window.powersIn(w.start_us, w.end_us), ctx.meter.baseline, w.end_us - w.start_us, tally.completed);
         }
         ctx.emitStage(tally.line(ctx.runId, energy));

@@ -67,6 +67,8 @@ const UNIT: Record<Metric, [string, number]> = {
   total_us: ['ms', 1000],
   energy_uwh: ['µWh', 1],
   isolated_energy_uwh: ['µWh', 1],
+  invocation_energy_uwh: ['µWh', 1],
+  invocation_isolated_energy_uwh: ['µWh', 1],
 };
 
 function xyChart(id: string, t: TargetReport, fnIndex: number, metric: Metric): ChartSpec | undefined {
