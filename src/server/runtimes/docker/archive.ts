@@ -1,6 +1,6 @@
 /** Validation of uploaded Docker image archives (`docker save` format) before they reach the engine. */
 import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { invalidArtifact } from '../../host/errors.js';
 
 export interface ImageManifestEntry {
@@ -18,10 +18,10 @@ export async function readImageManifest(archive: Buffer): Promise<ImageManifestE
     ex.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => {
-        if (header.name === 'manifest.json') chunks.push(c as Buffer);
+        if (entryName(header.name) === 'manifest.json') chunks.push(c as Buffer);
       });
       stream.on('end', () => {
-        if (header.name === 'manifest.json') manifest = Buffer.concat(chunks);
+        if (entryName(header.name) === 'manifest.json') manifest = Buffer.concat(chunks);
         next();
       });
       stream.resume();
@@ -50,4 +50,62 @@ export async function readImageManifest(archive: Buffer): Promise<ImageManifestE
     throw invalidArtifact('image archive must hold exactly one image (manifest.json with one entry with a Config)');
   }
   return parsed as ImageManifestEntry[];
+}
+
+/** OCI index.json annotations through which newer engines (containerd image store) name what they load. */
+const NAME_ANNOTATIONS = ['io.containerd.image.name', 'org.opencontainers.image.ref.name'];
+
+/** A tar entry's name without a leading `./`. */
+function entryName(name: string): string {
+  return name.replace(/^\.\//, '');
+}
+
+/**
+ * `archive` as the engine may load it: every name it claims replaced by `tag` — manifest.json's
+ * RepoTags set to `[tag]`, the legacy `repositories` file dropped, index.json's name annotations
+ * removed — so an upload can never re-tag an image the engine already holds (`busybox:latest`,
+ * another function's `nebula-fn-…`). Streams: only those small JSON files are held in memory.
+ */
+export function retagArchive(archive: Readable, tag: string): NodeJS.ReadableStream {
+  const ex = extract();
+  const out = pack();
+  ex.on('entry', (header, stream, next) => {
+    const name = entryName(header.name);
+    if (name === 'repositories') {
+      stream.on('end', next);
+      stream.resume();
+      return;
+    }
+    if (name !== 'manifest.json' && name !== 'index.json') {
+      stream.pipe(out.entry(header, next));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      try {
+        const body = rewriteNames(name, Buffer.concat(chunks), tag);
+        out.entry({ ...header, size: body.length }, body, next);
+      } catch (error) {
+        next(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+  ex.on('finish', () => out.finalize());
+  ex.on('error', (error) => out.destroy(error));
+  archive.on('error', (error) => ex.destroy(error));
+  archive.pipe(ex);
+  // tar-stream's streams are streamx streams: readable like Node's, typed apart.
+  return out as unknown as NodeJS.ReadableStream;
+}
+
+function rewriteNames(name: 'manifest.json' | 'index.json', body: Buffer, tag: string): Buffer {
+  const parsed = JSON.parse(body.toString('utf8')) as unknown;
+  if (name === 'manifest.json') {
+    for (const entry of parsed as ImageManifestEntry[]) entry.RepoTags = [tag];
+  } else {
+    const manifests = (parsed as { manifests?: Array<{ annotations?: Record<string, string> }> }).manifests ?? [];
+    for (const m of manifests) for (const key of NAME_ANNOTATIONS) delete m.annotations?.[key];
+  }
+  return Buffer.from(JSON.stringify(parsed));
 }

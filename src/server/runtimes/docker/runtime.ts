@@ -16,7 +16,7 @@ import { RuntimeError, cancelled, invalidArtifact, memoryCapReached, notDeployed
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
 import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged } from '../../host/runtime.js';
-import { readImageManifest } from './archive.js';
+import { readImageManifest, retagArchive } from './archive.js';
 
 export const FUNCTION_LABEL = 'nebula.function';
 
@@ -68,6 +68,8 @@ function demux(stream: NodeJS.ReadableStream, stdout: OutputBuffer, stderr: Outp
 }
 
 const DISABLED = 'docker is disabled in this server';
+/** How often removing an image that a container still uses is retried. */
+const IMAGE_RETRY_MS = 250;
 
 export class DockerRuntime implements Runtime<DockerMeta> {
   readonly name = 'docker';
@@ -163,7 +165,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
 
   /** Removes an image nebula tagged (after a redeploy or delete); failures only warn. */
   forget(_name: string, meta: DockerMeta): void {
-    if (this.#available) this.#removeImage(meta.image);
+    if (this.#settings.enabled) this.#removeImage(meta.image);
   }
 
   describe(meta: DockerMeta): Record<string, unknown> {
@@ -306,9 +308,10 @@ export class DockerRuntime implements Runtime<DockerMeta> {
     }
   }
 
+  /** Removes the container and its anonymous volumes (`v`: an image's VOLUME gets one per container). */
   #removeLater(container: Docker.Container): void {
     const removal = container
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .then(
         () => undefined,
         (error: unknown) => {
@@ -335,24 +338,56 @@ export class DockerRuntime implements Runtime<DockerMeta> {
     return tag;
   }
 
-  /** Loads a `docker save` archive and tags it nebula-fn-<name>:<sha12>; 422 if it is not one. */
+  /**
+   * Loads a `docker save` archive as nebula-fn-<name>:<sha12>, the only name it gets: the names the
+   * archive claims are replaced on the way in (retagArchive), then the tag is checked to hold the
+   * archive's image. 422 if it is not an image archive.
+   */
   async #loadArchive(name: string, archive: Buffer, sha256: string): Promise<string> {
     const [entry] = await readImageManifest(archive);
     await this.requireAvailable();
     const id = /([0-9a-f]{64})/.exec(entry!.Config)?.[1];
     if (!id) throw invalidArtifact(`image archive manifest.json names no image config digest (Config: ${entry!.Config})`);
-    const output = await this.docker.loadImage(Readable.from([archive]));
+    const image = `nebula-fn-${name}:${sha256.slice(0, 12)}`;
+    const output = await this.docker.loadImage(retagArchive(Readable.from([archive]), image));
     await this.#follow(output, 'loading the image archive');
-    const tag = sha256.slice(0, 12);
-    await this.docker.getImage(`sha256:${id}`).tag({ repo: `nebula-fn-${name}`, tag });
-    return `nebula-fn-${name}:${tag}`;
+    const loaded = await this.docker
+      .getImage(image)
+      .inspect()
+      .then((info) => info.Id)
+      .catch(() => undefined);
+    if (loaded !== `sha256:${id}`) {
+      throw new RuntimeError('failed', `loading the image archive did not create ${image} from its image sha256:${id} (found ${loaded ?? 'nothing'})`, 'docker-failed');
+    }
+    return image;
   }
 
+  /**
+   * Removes an image once no container uses it: containers of earlier calls are still being removed
+   * in the background, and a call may still run on the old image (the engine refuses with a
+   * conflict until it is gone). Counted in backgroundWork; failures only warn.
+   */
   #removeImage(image: string): void {
-    this.docker
-      .getImage(image)
-      .remove()
-      .catch((error: unknown) => this.#host.warn(`docker: could not remove image ${image}: ${errorText(error)}`));
+    const pending = [...this.#removals];
+    const removal = (async () => {
+      await Promise.all(pending);
+      const deadline = this.#host.limits.timeoutMs + 10_000;
+      for (let waited = 0; ; waited += IMAGE_RETRY_MS) {
+        try {
+          await this.docker.getImage(image).remove();
+          return;
+        } catch (error) {
+          const message = errorText(error);
+          if (/no such image/i.test(message)) return;
+          if (!/conflict|being used|in use/i.test(message) || waited >= deadline) {
+            this.#host.warn(`docker: could not remove image ${image}: ${message}`);
+            return;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, IMAGE_RETRY_MS));
+      }
+    })().finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
   }
 
   #follow(output: NodeJS.ReadableStream, what: string): Promise<void> {
@@ -371,7 +406,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
    */
   async close(): Promise<void> {
     const running = [...this.#running];
-    await Promise.all(running.map((c) => c.remove({ force: true }).catch(() => undefined)));
+    await Promise.all(running.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
     await Promise.all([...this.#removals]);
   }
 }
