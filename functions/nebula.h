@@ -6,7 +6,9 @@
  *      (CLOCK_REALTIME: the server reads the same clock, so cold start = this − request received);
  *   2. read one line of input from stdin (at most NEBULA_MAX_INPUT bytes, trailing CR/LF removed);
  *   3. call the function, which prints its result on stdout and returns the exit code
- *      (non-zero with a message on stderr for malformed input — never a wrong number).
+ *      (non-zero with a message on stderr for malformed input — never a wrong number);
+ *   4. flush stdout, then print `nebula-end <µs since the Unix epoch>` on stderr as the last act, so
+ *      the server can tell the function's own run time (exec) from the runtime's teardown.
  *
  * Usage:   static int run(const char *input) { ...; printf("%d\n", x); return 0; }
  *          NEBULA_MAIN(run)
@@ -23,11 +25,19 @@
 #define NEBULA_MAX_INPUT 65536
 #endif
 
-static inline void nebula_print_start(void) {
+static inline long long nebula_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  long long us = (long long)ts.tv_sec * 1000000LL + (long long)(ts.tv_nsec / 1000);
-  fprintf(stderr, "nebula-start %lld\n", us);
+  return (long long)ts.tv_sec * 1000000LL + (long long)(ts.tv_nsec / 1000);
+}
+
+static inline void nebula_print_start(void) {
+  fprintf(stderr, "nebula-start %lld\n", nebula_now_us());
+}
+
+/* stderr is unbuffered: the line is out before main returns and the runtime tears the instance down. */
+static inline void nebula_print_end(void) {
+  fprintf(stderr, "nebula-end %lld\n", nebula_now_us());
 }
 
 /* Reads stdin up to the first newline (or EOF) into buf; returns the length, or -1 if too long. */
@@ -109,10 +119,12 @@ static inline void nebula_print_double(double x) {
     static char nebula_input[NEBULA_MAX_INPUT];                               \
     if (nebula_read_line(nebula_input, sizeof nebula_input) < 0) {            \
       fprintf(stderr, "input longer than %d bytes\n", NEBULA_MAX_INPUT - 1);  \
+      nebula_print_end();                                                     \
       return 2;                                                               \
     }                                                                         \
     int nebula_rc = fn(nebula_input);                                         \
     fflush(stdout);                                                           \
+    nebula_print_end();                                                       \
     return nebula_rc;                                                         \
   }
 

@@ -34,6 +34,7 @@ export const SuiteFunctionSchema = z.strictObject({
 export const METRICS = [
   'startup_us',
   'exec_us',
+  'teardown_us',
   'total_us',
   'energy_uwh',
   'isolated_energy_uwh',

@@ -55,9 +55,16 @@ export const MetricsSchema = z.object({
   received_us: z.number().int(),
   ready_us: z.number().int(),
   started_us: z.number().int(),
+  /**
+   * The function's own end: its `nebula-end` stamp (`end_source:"function"`), else `ended_us`.
+   * Absent (like `teardown_us`) only in results recorded before the harness stamped its end.
+   */
+  finished_us: z.number().int().optional(),
   ended_us: z.number().int(),
   startup_us: z.number().int(),
   exec_us: z.number().int(),
+  /** ended − finished: from the function's end to the runtime observing it (exit, reaping, stream close). */
+  teardown_us: z.number().int().optional(),
   total_us: z.number().int(),
 });
 export type Metrics = z.infer<typeof MetricsSchema>;
@@ -71,6 +78,8 @@ export const InvocationResultSchema = z.object({
   exit_code: z.number().int().nullable(),
   /** "function": the harness printed `nebula-start <us>`; "host": the runtime's own estimate. */
   start_source: z.enum(['function', 'host']),
+  /** "function": the harness printed `nebula-end <us>` as its last act; "host": `ended_us` stands in. */
+  end_source: z.enum(['function', 'host']).optional(),
   error: z.string().optional(),
   /** The function's stderr without the nebula-start line (truncated), useful when ok is false. */
   stderr: z.string().optional(),
@@ -100,17 +109,28 @@ export const FunctionResultSchema = z.object({
 });
 export type FunctionResult = z.infer<typeof FunctionResultSchema>;
 
-/** Builds the derived fields of Metrics from the four stamps. */
+/**
+ * Builds the derived fields of Metrics from the stamps (docs/api.md, "Timestamps"): exec is the
+ * function's own run (started → finished), teardown what the runtime takes to observe its end
+ * (finished → ended); startup + exec + teardown = total, the thesis' received → ended.
+ */
 export function metricsFrom(stamps: {
   received_us: number;
   ready_us: number;
   started_us: number;
+  finished_us?: number | undefined;
   ended_us: number;
 }): Metrics {
+  const finished = stamps.finished_us ?? stamps.ended_us;
   return {
-    ...stamps,
+    received_us: stamps.received_us,
+    ready_us: stamps.ready_us,
+    started_us: stamps.started_us,
+    finished_us: finished,
+    ended_us: stamps.ended_us,
     startup_us: stamps.started_us - stamps.received_us,
-    exec_us: stamps.ended_us - stamps.started_us,
+    exec_us: finished - stamps.started_us,
+    teardown_us: stamps.ended_us - finished,
     total_us: stamps.ended_us - stamps.received_us,
   };
 }
@@ -120,4 +140,11 @@ export function parseStartLine(stderr: string): { startedUs: number; rest: strin
   const match = /^nebula-start (\d{1,20})\r?\n?/.exec(stderr);
   if (!match?.[1]) return undefined;
   return { startedUs: Number(match[1]), rest: stderr.slice(match[0].length) };
+}
+
+/** Parses the harness' last stderr line, `nebula-end <epoch_us>`. Returns undefined if absent. */
+export function parseEndLine(stderr: string): { endedUs: number; rest: string } | undefined {
+  const match = /(?:^|\n)(nebula-end (\d{1,20})\r?\n?)$/.exec(stderr);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { endedUs: Number(match[2]), rest: stderr.slice(0, stderr.length - match[1].length) };
 }

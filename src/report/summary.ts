@@ -13,7 +13,7 @@ import { describe, type Describe } from './stats.js';
  * windows (docs/energy.md, "Windows"): `energy_uwh` / `isolated_energy_uwh` over the function's own
  * run (started → ended), `invocation_*` over the whole invocation (received → replied, the thesis' window).
  */
-export const METRICS = ['startup_us', 'exec_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
+export const METRICS = ['startup_us', 'exec_us', 'teardown_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
 export type Metric = (typeof METRICS)[number];
 export const ENERGY_METRICS = ['energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
 export type EnergyMetric = (typeof ENERGY_METRICS)[number];
@@ -22,6 +22,7 @@ export type EnergyMetric = (typeof ENERGY_METRICS)[number];
 export const METRIC_LABEL: Record<Metric, string> = {
   startup_us: 'startup',
   exec_us: 'exec',
+  teardown_us: 'teardown',
   total_us: 'total',
   energy_uwh: 'energy (run)',
   isolated_energy_uwh: 'isolated energy (run)',
@@ -33,6 +34,7 @@ export const METRIC_LABEL: Record<Metric, string> = {
 export const METRIC_SHORT: Record<Metric, string> = {
   startup_us: 'startup',
   exec_us: 'exec',
+  teardown_us: 'teardown',
   total_us: 'total',
   energy_uwh: 'E (run)',
   isolated_energy_uwh: 'iso. E (run)',
@@ -65,6 +67,7 @@ export function metricValue(line: InvocationLine, metric: Metric): number | unde
   switch (metric) {
     case 'startup_us':
     case 'exec_us':
+    case 'teardown_us':
     case 'total_us':
       return line.metrics?.[metric];
     default: {
@@ -236,7 +239,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
     return out.join('\n');
   }
   const hasEnergy = summary.groups.some((g) => g.metrics.energy_uwh.n > 0);
-  const head = ['function', 'runtime', 'n', 'errors', 'warm-up', 'startup p50', 'startup p95', 'exec p50', 'total p50', 'total p95'];
+  const head = ['function', 'runtime', 'n', 'errors', 'warm-up', 'startup p50', 'startup p95', 'exec p50', 'teardown p50', 'total p50', 'total p95'];
   if (hasEnergy) head.push('energy (run) p50', 'isolated (run) p50', 'isolated (invocation) p50', 'flagged');
   if (t.dropped) head.push('dropped');
   out.push(`| ${head.join(' | ')} |`, `| ${head.map((h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
@@ -251,6 +254,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
       duration(m.startup_us.median),
       duration(m.startup_us.p95),
       duration(m.exec_us.median),
+      duration(m.teardown_us.median),
       duration(m.total_us.median),
       duration(m.total_us.p95),
     ];

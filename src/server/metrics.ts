@@ -29,6 +29,7 @@ interface Series {
   adjustments: Map<string, number>;
   startup: Histogram;
   exec: Histogram;
+  teardown: Histogram;
   total: Histogram;
 }
 
@@ -39,7 +40,7 @@ export class MetricsRegistry {
     const key = `${fn}\u0000${runtime}`;
     let s = this.#series.get(key);
     if (!s) {
-      s = { fn, runtime, invocations: 0, errors: new Map(), adjustments: new Map(), startup: new Histogram(), exec: new Histogram(), total: new Histogram() };
+      s = { fn, runtime, invocations: 0, errors: new Map(), adjustments: new Map(), startup: new Histogram(), exec: new Histogram(), teardown: new Histogram(), total: new Histogram() };
       this.#series.set(key, s);
     }
     return s;
@@ -53,6 +54,7 @@ export class MetricsRegistry {
     if (adjustment) s.adjustments.set(adjustment, (s.adjustments.get(adjustment) ?? 0) + 1);
     s.startup.observe(m.startup_us / 1e6);
     s.exec.observe(m.exec_us / 1e6);
+    s.teardown.observe((m.teardown_us ?? 0) / 1e6);
     s.total.observe(m.total_us / 1e6);
   }
 
@@ -76,7 +78,7 @@ export class MetricsRegistry {
       for (const [reason, n] of [...s.errors].sort()) lines.push(`nebula_invocation_errors_total{${labels(s)},reason="${reason}"} ${n}`);
     }
     lines.push(
-      '# HELP nebula_timestamp_adjustments_total Invocations whose stamps had to be corrected: clamped into received <= ready <= started <= ended, or the function\'s own start stamp rejected as implausible. 0 normally.',
+      '# HELP nebula_timestamp_adjustments_total Invocations whose stamps had to be corrected: clamped into received <= ready <= started <= ended, or the function\'s own start or end stamp rejected as implausible. 0 normally.',
     );
     lines.push('# TYPE nebula_timestamp_adjustments_total counter');
     for (const s of series) {
@@ -84,7 +86,8 @@ export class MetricsRegistry {
     }
     const histograms: Array<[string, string, (s: Series) => Histogram]> = [
       ['nebula_invocation_startup_seconds', 'Cold start: started_us - received_us.', (s) => s.startup],
-      ['nebula_invocation_exec_seconds', 'Execution: ended_us - started_us.', (s) => s.exec],
+      ['nebula_invocation_exec_seconds', "Execution, the function's own run: finished_us - started_us.", (s) => s.exec],
+      ['nebula_invocation_teardown_seconds', "Teardown: ended_us - finished_us (the function's end until the runtime observed it).", (s) => s.teardown],
       ['nebula_invocation_total_seconds', 'Total: ended_us - received_us.', (s) => s.total],
     ];
     for (const [name, help, pick] of histograms) {

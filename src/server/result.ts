@@ -1,14 +1,16 @@
 /**
  * Turns a runtime's raw run into the InvocationResult of docs/api.md: takes `started_us` from the
- * function's `nebula-start` line (else the host estimate), strips that line from stderr and derives
- * the metrics. Runs on the hot path: plain object building, no schema parse.
+ * function's `nebula-start` line (else the host estimate) and `finished_us` from its `nebula-end`
+ * line (else the host's `ended_us`), strips those lines from stderr and derives the metrics. Every
+ * runtime's run goes through here, so each gets the guest's own stamps. Runs on the hot path: plain
+ * object building, no schema parse.
  */
-import { metricsFrom, parseStartLine, type InvocationResult, type Runtime } from '../protocol/api.js';
+import { metricsFrom, parseEndLine, parseStartLine, type InvocationResult, type Runtime } from '../protocol/api.js';
 import type { RawRun } from './host/runtime.js';
 
 const MAX_STDERR_CHARS = 4096;
 /**
- * How far a function's `nebula-start` stamp may lie outside [ready, ended] and still be trusted (then
+ * How far a function's `nebula-start` or `nebula-end` stamp may lie outside [ready, ended] and still be trusted (then
  * clamped). Host and guest read one clock up to the anchor's error, a few µs (src/clock.ts); a stamp
  * further out comes from a wrong clock or unit (ms, CLOCK_MONOTONIC), and is not used.
  */
@@ -49,8 +51,17 @@ export function toInvocationResult(
   if (!adjustment && (readyUs !== raw.readyUs || endedUs !== raw.endedUs || (start && startedUs !== start.startedUs))) {
     adjustment = 'clamped';
   }
+  const afterStart = start ? start.rest : stderrText;
+  let end = parseEndLine(afterStart);
+  if (end && (end.endedUs < startedUs - START_TOLERANCE_US || end.endedUs > endedUs + START_TOLERANCE_US)) {
+    end = undefined;
+    adjustment ??= 'rejected';
+  }
+  // Keep started ≤ finished ≤ ended; a host end stands in when the function printed none.
+  const finishedUs = end ? Math.min(endedUs, Math.max(startedUs, end.endedUs)) : endedUs;
+  if (!adjustment && end && finishedUs !== end.endedUs) adjustment = 'clamped';
   const ok = raw.exitCode === 0 && raw.error === undefined;
-  const rest = start ? start.rest : stderrText;
+  const rest = end ? end.rest : afterStart;
   const result: InvocationResult = {
     function: fn,
     runtime,
@@ -59,7 +70,8 @@ export function toInvocationResult(
     ok,
     exit_code: raw.exitCode,
     start_source: start ? 'function' : 'host',
-    metrics: metricsFrom({ received_us: receivedUs, ready_us: readyUs, started_us: startedUs, ended_us: endedUs }),
+    end_source: end ? 'function' : 'host',
+    metrics: metricsFrom({ received_us: receivedUs, ready_us: readyUs, started_us: startedUs, finished_us: finishedUs, ended_us: endedUs }),
   };
   if (!ok) result.error = raw.error ?? `exited with code ${raw.exitCode}`;
   if (raw.truncated) result.truncated = true;

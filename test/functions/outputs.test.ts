@@ -56,7 +56,9 @@ async function viaNative(name: string, input: string): Promise<Outcome> {
   assert.ok(binary, `${name} has no native build`);
   const out = await runNative(binary, input);
   const [first = '', ...rest] = out.stderr.split('\n');
-  return { code: out.code, stdout: out.stdout, message: rest.join('\n'), startedByFunction: /^nebula-start \d+$/.test(first) };
+  // The harness' last line, `nebula-end <µs>`, is a stamp the server strips too.
+  const message = rest.join('\n').replace(/(^|\n)nebula-end \d+\n$/, '$1');
+  return { code: out.code, stdout: out.stdout, message, startedByFunction: /^nebula-start \d+$/.test(first) };
 }
 
 async function viaServer(name: string, input: string, runtime: Runtime): Promise<Outcome> {
@@ -141,6 +143,21 @@ describe('input framing', () => {
     assert.ok(us >= before - 1_000_000 && us <= after + 1_000_000, `${us} not in [${before}, ${after}]`);
     const wasm = await viaServer('factorial', '3\n', 'wasm');
     assert.equal(wasm.startedByFunction, true, 'the server found the nebula-start line of the wasm build');
+  });
+
+  test('the last line on stderr is nebula-end, after the start stamp, on every path out (malformed input too)', async () => {
+    for (const input of ['3\n', 'abc\n', 'x'.repeat(70_000)]) {
+      const out = await runNative(built.get('factorial')?.native?.path ?? '', input);
+      const start = Number(/^nebula-start (\d+)\n/.exec(out.stderr)?.[1]);
+      const end = Number(/\nnebula-end (\d+)\n$/.exec(out.stderr)?.[1]);
+      assert.ok(end >= start, `${JSON.stringify(input.slice(0, 8))}: stderr ${JSON.stringify(out.stderr.slice(-200))}`);
+    }
+    for (const runtime of ['wasm', 'native'] as const) {
+      const result = await server.client.invoke(deployed('factorial'), '3\n', runtime);
+      assert.equal(result.end_source, 'function', `the server found the nebula-end line of the ${runtime} build`);
+      const m = result.metrics;
+      assert.equal(m.startup_us + m.exec_us + (m.teardown_us ?? NaN), m.total_us, runtime);
+    }
   });
 });
 

@@ -69,7 +69,7 @@ test('CSV is tidy: a header and one RFC 4180 row per invocation, warm-ups and fa
   assert.equal(rows.length - 2, 132);
   assert.equal(
     rows[1],
-    'arm64 @ raspberrypi.local:3090,default-20240503-120000,0,fibonacci-recursive,wasm,0,0,true,true,0,function,1714737605000000,1714737605000385,1714737605000481,1714737605000484,481,3,484,integrated,0,3.3852,0.4551,2.474,0.1225,window shorter than the sampling interval (50 ms): interpolated,1234,180,,0',
+    'arm64 @ raspberrypi.local:3090,default-20240503-120000,0,fibonacci-recursive,wasm,0,0,true,true,0,function,1714737605000000,1714737605000385,1714737605000481,,1714737605000484,481,3,,484,integrated,0,3.3852,0.4551,2.474,0.1225,window shorter than the sampling interval (50 ms): interpolated,1234,180,,0',
   );
   const failed = rows.find((r) => r.includes('container killed'));
   assert.match(failed ?? '', /,docker,1000,2,false,false,137,/);

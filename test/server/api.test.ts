@@ -12,12 +12,14 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 function assertOrdered(r: InvocationResult): void {
   const m = r.metrics;
+  const finished = m.finished_us ?? NaN;
   assert.ok(
-    m.received_us <= m.ready_us && m.ready_us <= m.started_us && m.started_us <= m.ended_us,
+    m.received_us <= m.ready_us && m.ready_us <= m.started_us && m.started_us <= finished && finished <= m.ended_us,
     `stamps out of order: ${JSON.stringify(m)}`,
   );
   assert.equal(m.startup_us, m.started_us - m.received_us);
-  assert.equal(m.exec_us, m.ended_us - m.started_us);
+  assert.equal(m.exec_us, finished - m.started_us);
+  assert.equal(m.teardown_us, m.ended_us - finished);
   assert.equal(m.total_us, m.ended_us - m.received_us);
 }
 
@@ -72,7 +74,8 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
       assert.equal(r.exit_code, 0);
       assert.equal(r.runtime, runtime);
       assert.equal(r.start_source, 'function');
-      assert.equal(r.stderr, undefined, 'the nebula-start line is stripped from stderr');
+      assert.equal(r.end_source, 'function');
+      assert.equal(r.stderr, undefined, 'the nebula-start and nebula-end lines are stripped from stderr');
       assertOrdered(r);
     });
 
@@ -80,16 +83,17 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
       const r = await t.client.invoke('nostart', 'plain', runtime);
       assert.equal(r.output, 'plain');
       assert.equal(r.start_source, 'host');
+      assert.equal(r.end_source, 'host');
       assert.equal(r.stderr, 'a plain stderr line\n');
       assertOrdered(r);
     });
 
-    test(`${runtime}: the function's own CLOCK_REALTIME lies between received_us and ended_us`, async () => {
+    test(`${runtime}: the function's own CLOCK_REALTIME lies between its nebula-start and nebula-end stamps`, async () => {
       const r = await t.client.invoke('clock', '', runtime);
       const guest = Number(r.output);
       assert.ok(
-        guest >= r.metrics.started_us && guest <= r.metrics.ended_us,
-        `guest clock ${guest} outside [${r.metrics.started_us}, ${r.metrics.ended_us}]`,
+        guest >= r.metrics.started_us && guest <= (r.metrics.finished_us ?? NaN),
+        `guest clock ${guest} outside [${r.metrics.started_us}, ${r.metrics.finished_us}] (its own start and end stamps)`,
       );
     });
 

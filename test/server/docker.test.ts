@@ -19,7 +19,9 @@ async function assertContainersGone(name: string): Promise<void> {
 
 function assertOrdered(r: InvocationResult): void {
   const m = r.metrics;
-  assert.ok(m.received_us <= m.ready_us && m.ready_us <= m.started_us && m.started_us <= m.ended_us, JSON.stringify(m));
+  const finished = m.finished_us ?? NaN;
+  assert.ok(m.received_us <= m.ready_us && m.ready_us <= m.started_us && m.started_us <= finished && finished <= m.ended_us, JSON.stringify(m));
+  assert.equal(m.startup_us + m.exec_us + (m.teardown_us ?? NaN), m.total_us);
 }
 
 // Function names are unique to this file: images are tagged by name and binary hash.
@@ -55,6 +57,7 @@ describe('docker runtime against the real engine', { concurrency: false }, () =>
     assert.equal(r.ok, true);
     assert.equal(r.exit_code, 0);
     assert.equal(r.start_source, 'function');
+    assert.equal(r.end_source, 'function', 'the nebula-end line came through the attach stream');
     assert.equal(r.stderr, undefined);
     assertOrdered(r);
     await assertContainersGone('dk-echo');

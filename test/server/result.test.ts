@@ -19,13 +19,45 @@ describe('toInvocationResult stamping', () => {
       received_us: 1_000_000,
       ready_us: 1_000_100,
       started_us: 1_000_200,
+      finished_us: 1_000_900,
       ended_us: 1_000_900,
       startup_us: 200,
       exec_us: 700,
+      teardown_us: 0,
       total_us: 900,
     });
+    assert.equal(result.end_source, 'host', 'no nebula-end line: the host end stands in');
     assert.equal(result.stderr, undefined);
     assert.equal(result.output, 'out');
+  });
+
+  test('the nebula-end stamp splits exec from teardown; startup + exec + teardown = total', () => {
+    const { result, adjustment } = toInvocationResult('f', 'native', 'in', 1_000_000, raw('nebula-start 1000200\nwarning\nnebula-end 1000500\n'));
+    assert.equal(adjustment, undefined);
+    assert.equal(result.end_source, 'function');
+    const m = result.metrics;
+    assert.deepEqual([m.finished_us, m.exec_us, m.teardown_us, m.total_us], [1_000_500, 300, 400, 900]);
+    assert.equal(m.startup_us + m.exec_us + (m.teardown_us ?? NaN), m.total_us);
+    assert.equal(result.stderr, 'warning\n', 'both stamp lines are stripped, the rest is kept');
+  });
+
+  test('a nebula-end line that is not the last line is the function\'s own text, not a stamp', () => {
+    const { result } = toInvocationResult('f', 'native', 'in', 1_000_000, raw('nebula-start 1000200\nnebula-end 1000500\nlater\n'));
+    assert.equal(result.end_source, 'host');
+    assert.equal(result.metrics.exec_us, 700);
+    assert.equal(result.stderr, 'nebula-end 1000500\nlater\n');
+  });
+
+  test('an end stamp a few µs after ended is clamped; one far outside (ms) is rejected and kept in stderr', () => {
+    const near = toInvocationResult('f', 'native', 'in', 1_000_000, raw('nebula-start 1000200\nnebula-end 1000904\n'));
+    assert.equal(near.adjustment, 'clamped');
+    assert.equal(near.result.end_source, 'function');
+    assert.deepEqual([near.result.metrics.finished_us, near.result.metrics.teardown_us], [1_000_900, 0]);
+    const far = toInvocationResult('f', 'native', 'in', 1_000_000, raw('nebula-start 1000200\nnebula-end 1000\n'));
+    assert.equal(far.adjustment, 'rejected');
+    assert.equal(far.result.end_source, 'host');
+    assert.equal(far.result.metrics.exec_us, 700);
+    assert.equal(far.result.stderr, 'nebula-end 1000\n');
   });
 
   test('a function stamp a few µs before ready is clamped to ready and reported as clamped', () => {

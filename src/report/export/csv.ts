@@ -7,7 +7,7 @@ import type { ReportContext } from './context.js';
 
 export const CSV_COLUMNS = [
   'target', 'run_id', 'seq', 'function', 'runtime', 'input', 'rep', 'warmup', 'ok', 'exit_code', 'start_source',
-  'received_us', 'ready_us', 'started_us', 'ended_us', 'startup_us', 'exec_us', 'total_us',
+  'received_us', 'ready_us', 'started_us', 'finished_us', 'ended_us', 'startup_us', 'exec_us', 'teardown_us', 'total_us',
   'energy_method', 'energy_samples', 'avg_power_w', 'energy_uwh', 'baseline_w', 'isolated_energy_uwh', 'energy_note',
   'clock_offset_us', 'clock_uncertainty_us', 'error', 'output',
 ] as const;
@@ -24,7 +24,7 @@ function cells(target: string, l: InvocationLine): (string | number | boolean | 
   const e = l.energy;
   return [
     target, l.run_id, l.seq, l.function, l.runtime, l.input, l.rep, l.warmup, l.ok, l.exit_code, l.start_source,
-    m?.received_us, m?.ready_us, m?.started_us, m?.ended_us, m?.startup_us, m?.exec_us, m?.total_us,
+    m?.received_us, m?.ready_us, m?.started_us, m?.finished_us, m?.ended_us, m?.startup_us, m?.exec_us, m?.teardown_us, m?.total_us,
     e?.method, e?.samples, e?.avg_power_w, e?.energy_uwh, e?.baseline_w, e?.isolated_energy_uwh, e?.note,
     l.clock?.offset_us, l.clock?.uncertainty_us, l.error ?? l.request_error?.message, l.output,
   ];

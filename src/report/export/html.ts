@@ -64,6 +64,7 @@ export function wantsLog(values: readonly number[]): boolean {
 const UNIT: Record<Metric, [string, number]> = {
   startup_us: ['ms', 1000],
   exec_us: ['ms', 1000],
+  teardown_us: ['ms', 1000],
   total_us: ['ms', 1000],
   energy_uwh: ['µWh', 1],
   isolated_energy_uwh: ['µWh', 1],

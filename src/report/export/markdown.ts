@@ -48,7 +48,7 @@ function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): 
     out.push('');
   }
   if (f.inputs.length > 1) {
-    const shown = metrics.filter((m) => m !== 'exec_us' && m !== 'energy_uwh');
+    const shown = metrics.filter((m) => m !== 'exec_us' && m !== 'teardown_us' && m !== 'energy_uwh');
     out.push('Per input (medians):', '');
     const head = ['input'];
     for (const m of shown) {
