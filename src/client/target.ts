@@ -10,12 +10,14 @@ import {
   FunctionListSchema,
   HealthSchema,
   InvocationResultSchema,
+  SettledSchema,
   TimeSchema,
   type ArtifactKind,
   type FunctionInfo,
   type Health,
   type InvocationResult,
   type Runtime,
+  type Settled,
 } from '../protocol/api.js';
 
 export type { ArtifactKind };
@@ -74,6 +76,11 @@ export class TargetClient {
   /** The server's realtime clock in µs. */
   async timeUs(): Promise<number> {
     return (await this.#json('GET', '/time', TimeSchema)).epoch_us;
+  }
+
+  /** GET /settled: waits up to `waitMs` on the server for no invocation or clean-up to be running. */
+  settled(waitMs: number, signal?: AbortSignal): Promise<Settled> {
+    return this.#json('GET', `/settled?wait_ms=${Math.max(0, Math.round(waitMs))}`, SettledSchema, undefined, signal);
   }
 
   listFunctions(): Promise<FunctionInfo[]> {

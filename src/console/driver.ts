@@ -12,7 +12,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { TargetClient } from '../client/target.js';
 import { ExitCode, NebulaError, TargetError, describeError } from '../errors.js';
-import type { Health } from '../protocol/api.js';
+import type { Health, Runtime } from '../protocol/api.js';
 import { outcomeOf, type Baseline, type EnergyLine, type Gap, type InvocationLine, type Sample, type StageLine } from '../protocol/results.js';
 import type { MeterObserved } from '../meter/meter-observer.js';
 import { estimateOffset, type OffsetEstimate } from './clock-offset.js';
@@ -23,6 +23,12 @@ import { planInvocations, type PlannedInvocation } from './plan.js';
 import { failedRequest } from './request-failure.js';
 import type { Suite } from './suite.js';
 import { wakeableDelay } from '../timers.js';
+
+/**
+ * With `settle: auto`, how long one GET /settled may wait on the server. A server still busy after it
+ * (a stuck clean-up) does not hold the run: the line records `settled: false`.
+ */
+export const SETTLE_WAIT_MS = 10_000;
 
 /** The sampler as the driver sees it (src/meter's Sampler satisfies it). */
 export interface SampleSource {
@@ -148,6 +154,10 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #emitted = 0;
   #startedMs = Date.now();
   #plannedTotal: number | null = null;
+  /** False once the target answered that it has no GET /settled (an older server): no more asking. */
+  #canSettle = true;
+  /** The runtime of the invocation sent last (`predecessor` of the next line). */
+  #previous: Runtime | null = null;
 
   constructor(options: DriverOptions) {
     super();
@@ -335,8 +345,41 @@ export class Driver extends EventEmitter<DriverEventMap> {
     return baseline;
   }
 
+  /**
+   * Waits before an invocation as the suite's `settle` says (docs/methodology.md, "Settling"): `auto`
+   * asks the server to answer once nothing of an earlier invocation still runs there; a number pauses.
+   */
+  async #settle(): Promise<InvocationLine['settle']> {
+    const { settle } = this.suite;
+    if (settle === 0) return undefined;
+    if (settle !== 'auto') {
+      const from = this.#o.nowUs();
+      await this.#sleep(settle);
+      return { waited_us: this.#o.nowUs() - from, settled: null };
+    }
+    if (!this.#canSettle) return undefined;
+    try {
+      const answer = await this.#o.client.settled(SETTLE_WAIT_MS, this.#abort.signal);
+      return { waited_us: answer.waited_us, settled: answer.settled };
+    } catch (e) {
+      if (e instanceof TargetError && e.status === 404) {
+        this.#canSettle = false;
+        this.emit('error', {
+          message: `the target has no GET /settled (an older nebula serve): invocations start without waiting for it to settle (${describeError(e)})`,
+          fatal: false,
+        });
+      }
+      // Unreachable: the invocation's own request finds out and retries.
+      return undefined;
+    }
+  }
+
   async #invokeWithRetries(seq: number, planned: PlannedInvocation): Promise<void> {
     const { client, nowUs, suite } = this.#o;
+    const settle = await this.#settle();
+    const predecessor = this.#previous;
+    this.#previous = planned.runtime;
+    const extra = { ...(settle ? { settle } : {}), predecessor };
     for (let attempt = 0; ; attempt++) {
       const sent = nowUs();
       let result: Awaited<ReturnType<TargetClient['invoke']>>;
@@ -349,7 +392,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
         const code = failed.request_error?.code;
         const status = failed.request_error?.status;
         this.#failedIfMeasured(planned);
-        this.#emitLine(this.#lineFor(seq, planned, sent, replied, failed));
+        this.#emitLine({ ...this.#lineFor(seq, planned, sent, replied, failed), ...extra });
         this.emit('error', { message: `${planned.function} on ${planned.runtime} (input ${planned.input}): ${message}`, fatal: false, seq });
         // An answer with a status (404, 504…) is the target working; no answer at all is the target gone
         // — unless we aborted the request ourselves (a forced stop).
@@ -366,7 +409,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       // Outside the try: a failure to record the line (a full disk) is not the target failing.
       const replied = nowUs();
       if (!result.ok) this.#failedIfMeasured(planned);
-      this.#emitLine(this.#lineFor(seq, planned, sent, replied, result));
+      this.#emitLine({ ...this.#lineFor(seq, planned, sent, replied, result), ...extra });
       return;
     }
   }

@@ -147,6 +147,12 @@ export const SuiteSchema = z.strictObject({
   meter_interval_ms: z.number().min(0).optional(),
   /** Per-invocation HTTP timeout. */
   timeout_ms: z.number().int().positive().optional(),
+  /**
+   * Before each invocation of a sequential run: `auto` waits (GET /settled) until the server runs no
+   * invocation and no clean-up of one; a number pauses that many ms instead; 0 starts at once
+   * (docs/suites.md, docs/methodology.md "Settling").
+   */
+  settle: z.union([z.literal('auto'), z.number().int().min(0).max(60_000)]).default('auto'),
   /** Consecutive failed requests tolerated before the run stops with exit 3. */
   retries: z.number().int().min(0).default(2),
   /** Raises the bound on total invocations (default MAX_INVOCATIONS). */

@@ -239,7 +239,7 @@ function messageOf(issue: Issue, missing: boolean, path: readonly (string | numb
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'thresholds', 'load', 'functions'],
+  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'settle', 'thresholds', 'load', 'functions'],
   functions: ['name', 'inputs', 'runtimes'],
   inputs: ['from', 'to', 'step'],
   baseline: ['seconds', 'after'],

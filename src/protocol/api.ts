@@ -36,6 +36,16 @@ export const HealthSchema = z.object({
 export type Health = z.infer<typeof HealthSchema>;
 
 export const TimeSchema = z.object({ epoch_us: z.number().int() });
+
+/** GET /settled?wait_ms=N: whether no invocation or runtime clean-up was running (docs/api.md). */
+export const SettledSchema = z.object({
+  settled: z.boolean(),
+  /** How long the server waited for it, µs. */
+  waited_us: z.number().int(),
+  in_flight: z.number().int(),
+  background: z.number().int(),
+});
+export type Settled = z.infer<typeof SettledSchema>;
 export type TimeResponse = z.infer<typeof TimeSchema>;
 
 export const FunctionInfoSchema = z.object({

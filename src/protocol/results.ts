@@ -103,6 +103,14 @@ export const InvocationLineSchema = InvocationResultSchema.extend({
   energy_invocation: EnergySchema.nullable().optional(),
   /** Set when the request itself failed (no InvocationResult from the server); code "dropped" under load. */
   request_error: z.object({ code: z.string(), message: z.string(), status: z.number().optional() }).optional(),
+  /**
+   * How the invocation was started (docs/methodology.md, "Settling"): `waited_us` before it was sent,
+   * `settled` whether the server said it was settled (null for a fixed pause). Absent when the suite
+   * had `settle: 0`, under load, and in runs from before settling existed.
+   */
+  settle: z.object({ waited_us: z.number(), settled: z.boolean().nullable() }).optional(),
+  /** The runtime of the invocation sent just before this one in the run (null for the first). */
+  predecessor: RuntimeSchema.nullable().optional(),
   /** Under load: the index of the load stage (docs/results.md, "Load"). */
   stage: z.number().int().optional(),
   /** Under load: when the request was scheduled to be sent, bench clock µs; latency counts from here. */

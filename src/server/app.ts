@@ -16,6 +16,7 @@ import { HttpError, notFound } from './http-error.js';
 import type { Admission } from './admission.js';
 import { renderAdmission, type MetricsRegistry } from './metrics.js';
 import { toInvocationResult } from './result.js';
+import { InvocationTracker, MAX_SETTLE_WAIT_MS, waitSettled } from './settled.js';
 import { runtimeForArtifact, runtimeList, type Registry } from './runtimes/index.js';
 import { checkName, type FunctionStore } from './store.js';
 
@@ -36,6 +37,8 @@ export interface AppContext {
   uploads: Limiter;
   arch: string;
   warn: (message: string) => void;
+  /** Invocations from receipt to the end of their reply, for GET /settled. */
+  invocations: InvocationTracker;
 }
 
 /** The status each runtime failure answers with (docs/api.md). */
@@ -150,6 +153,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
    * that has not finished means nobody will read the result.
    */
   async function run(receivedUs: number, name: string, runtime: Runtime, res: ServerResponse, input: () => Promise<Buffer>) {
+    // In progress until its reply is done or its connection is gone: GET /settled waits for it.
+    res.once('close', ctx.invocations.begin());
     checkName(name);
     const gone = new AbortController();
     const onClose = (): void => {
@@ -203,6 +208,23 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'), runtime.uploadHead?.());
     if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
     sendJson(res, 200, await ctx.store.put(name, runtime, body));
+  }
+
+  /** GET /settled?wait_ms=N: waits up to N ms (default 0) for no invocation or clean-up to be running. */
+  function settled(query: string, res: ServerResponse): ReturnType<typeof waitSettled> {
+    const raw = new URLSearchParams(query).get('wait_ms') ?? '0';
+    const waitMs = Number(raw);
+    if (!/^\d{1,9}$/.test(raw) || waitMs > MAX_SETTLE_WAIT_MS) {
+      throw new HttpError(400, 'bad-wait', `wait_ms "${raw.slice(0, 40)}" must be a whole number of ms from 0 to ${MAX_SETTLE_WAIT_MS}`);
+    }
+    const left = new AbortController();
+    res.once('close', () => left.abort());
+    const state = (): { inFlight: number; background: number } => {
+      let background = 0;
+      for (const runtime of runtimeList(ctx.runtimes)) background += runtime.backgroundWork?.() ?? 0;
+      return { inFlight: ctx.invocations.inFlight, background };
+    };
+    return waitSettled(state, waitMs, ctx.clock, left.signal);
   }
 
   async function thesisInvoke(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -276,6 +298,8 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
         return send(res, 200, `{"epoch_us":${ctx.clock.nowUs()}}`);
       case 'GET /functions':
         return sendJson(res, 200, ctx.store.list());
+      case 'GET /settled':
+        return sendJson(res, 200, await settled(q < 0 ? '' : rawUrl.slice(q + 1), res));
       case 'GET /metrics':
         return send(res, 200, ctx.metrics.render() + renderAdmission(ctx.admission), 'text/plain; version=0.0.4; charset=utf-8');
       case 'POST /invoke_function':

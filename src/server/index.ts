@@ -11,6 +11,7 @@ import { RealtimeClock } from '../clock.js';
 import type { Runtime } from '../protocol/api.js';
 import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
+import { InvocationTracker } from './settled.js';
 import { answerFramingErrors, capConnections, defaultMaxConnections } from './connections.js';
 import { Admission } from './admission.js';
 import { Limiter } from './host/limiter.js';
@@ -171,6 +172,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     uploads: new Limiter(maxUploads, 8, 'artifact upload'),
     arch,
     warn,
+    invocations: new InvocationTracker(),
   });
 
   const server = createServer(

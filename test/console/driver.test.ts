@@ -7,6 +7,8 @@ import { Driver, type SampleSource } from '../../src/console/driver.js';
 import { meterAttribution } from '../../src/console/energy.js';
 import { parseSuite } from '../../src/console/suite.js';
 import type { EnergyLine, Gap, InvocationLine, Sample } from '../../src/protocol/results.js';
+import { TargetClient } from '../../src/client/target.js';
+import { startSlowTarget } from '../helpers/slow-target.js';
 import type { TestServer } from '../helpers/server.js';
 import { serverWith } from './helpers.js';
 
@@ -124,4 +126,69 @@ test('stop() twice aborts the invocation in flight: its line is recorded as abor
   assert.equal(lines.length, 1);
   assert.equal(lines[0]!.ok, false);
   assert.equal(lines[0]!.request_error?.code, 'aborted');
+});
+
+/** Runs `suiteText` against `client` with no meter; returns the lines and the non-fatal errors. */
+async function runPlain(suiteText: string, client = server.client): Promise<{ lines: InvocationLine[]; errors: string[]; status: string }> {
+  const driver = new Driver({
+    suite: parseSuite(suiteText, null),
+    client,
+    runId: 'settle-test',
+    health: { ok: true, version: 'test', arch: process.arch, runtimes: { wasm: true, component: false, docker: false, native: true } },
+    nowUs,
+    meter: null,
+  });
+  const lines: InvocationLine[] = [];
+  const errors: string[] = [];
+  driver.on('invocation', (line) => lines.push(line));
+  driver.on('error', (e) => errors.push(e.message));
+  const done = await driver.run();
+  return { lines, errors, status: done.status };
+}
+
+test('settle auto (the default): each line records the settled wait and the runtime invoked before it', async () => {
+  const { lines, errors } = await runPlain('name: s\nruntimes: [wasm, native]\nrepetitions: 2\nwarmup: 1\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
+  assert.deepEqual(errors, []);
+  assert.equal(lines.length, 6);
+  for (const line of lines) {
+    assert.equal(line.settle?.settled, true, `seq ${line.seq}: ${JSON.stringify(line.settle)}`);
+    assert.ok(line.settle.waited_us >= 0 && line.settle.waited_us < 10_000_000);
+  }
+  assert.deepEqual(
+    lines.map((l) => l.predecessor),
+    [null, ...lines.slice(0, -1).map((l) => l.runtime)],
+    'predecessor is the runtime of the invocation sent just before, warm-ups included',
+  );
+});
+
+test('settle as a number pauses that long before each invocation; settle: 0 records nothing', async () => {
+  const paused = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 2\nsettle: 40\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
+  for (const line of paused.lines) {
+    assert.equal(line.settle?.settled, null);
+    assert.ok((line.settle?.waited_us ?? 0) >= 40_000, `waited ${line.settle?.waited_us} µs of 40 ms`);
+  }
+  const off = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 2\nsettle: 0\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
+  assert.deepEqual(off.lines.map((l) => l.settle), [undefined, undefined]);
+});
+
+test('a bad settle value is refused with what is allowed', () => {
+  for (const bad of ['soon', '-5', '1.5', '70000']) {
+    assert.throws(() => parseSuite(`name: s\nruntimes: [wasm]\nsettle: ${bad}\nfunctions:\n  - { name: factorial, inputs: [3] }\n`, null), /settle/, bad);
+  }
+});
+
+test('settle auto against a target without GET /settled: one warning, then invocations go on unsettled', async () => {
+  const target = await startSlowTarget(1);
+  const client = new TargetClient(target.url, { timeoutMs: 10_000 });
+  try {
+    const { lines, errors, status } = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 3\nfunctions:\n  - { name: factorial, inputs: [3] }\n', client);
+    assert.equal(status, 'completed');
+    assert.equal(lines.length, 3);
+    assert.deepEqual(lines.map((l) => l.settle), [undefined, undefined, undefined]);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, /GET \/settled/);
+  } finally {
+    await client.close();
+    await target.close();
+  }
 });
