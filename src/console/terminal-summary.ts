@@ -47,6 +47,7 @@ export function renderOutcome(outcome: RunOutcome, dir: string): string {
     '',
   ];
   for (const c of outcome.summary.caveats ?? []) out.push(`Caveat: ${c}`, '');
+  for (const w of outcome.summary.interference ?? []) out.push(`Warning: ${w}`, '');
   if (outcome.thresholds.length) {
     out.push('Thresholds:');
     for (const r of outcome.thresholds) out.push(`  ${thresholdVerdict(r).padEnd(6)} ${r.label} (got ${formatThresholdValue(r)})`);

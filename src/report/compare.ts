@@ -7,6 +7,7 @@ import type { Runtime } from '../protocol/api.js';
 import type { InvocationLine } from '../protocol/results.js';
 import { runJobs, runJobsSync, type BootOptions, type BootstrapJob, type ProgressFn } from './bootstrap-jobs.js';
 import { formatWarning, type LoadedRun } from './load.js';
+import { startupByPredecessor, type PredecessorEffect } from './predecessor.js';
 import {
   describe,
   mannWhitneyU,
@@ -106,6 +107,8 @@ export interface TargetReport {
   headlines: Headline[];
   /** Warnings as "file[:line]: message". */
   warnings: string[];
+  /** Start-up by the runtime invoked before (lines that record it), per runtime. */
+  predecessors: PredecessorEffect[];
 }
 
 export interface Report {
@@ -288,6 +291,7 @@ function compareInto(run: LoadedRun, o: Required<ReportOptions>, boot: BootQueue
     functions,
     headlines: headlines(lines, runtimes, o, boot),
     warnings: run.warnings.map(formatWarning),
+    predecessors: startupByPredecessor(lines),
   };
 }
 

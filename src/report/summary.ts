@@ -6,6 +6,7 @@
 import type { Runtime } from '../protocol/api.js';
 import { outcomeOf, type Energy, type InvocationLine } from '../protocol/results.js';
 import { duration, energy } from './format.js';
+import { predecessorWarnings, startupByPredecessor } from './predecessor.js';
 import { describe, type Describe } from './stats.js';
 
 /**
@@ -159,6 +160,8 @@ export interface Summary {
   groups: GroupSummary[];
   /** Energy caveats of the whole run (baseline drift), one line each. */
   caveats?: string[];
+  /** Start-up that differed significantly by the runtime invoked before (report/predecessor.ts), one line each. */
+  interference?: string[];
 }
 
 export interface SummarizeOptions {
@@ -222,7 +225,8 @@ export function summarize(lines: readonly InvocationLine[], options: SummarizeOp
       ...((flags) => (flags ? { energy_flags: flags } : {}))(allEnergyFlags(group)),
     });
   }
-  return { run_id: options.runId ?? lines[0]?.run_id ?? null, totals: countLines(lines), groups };
+  const interference = predecessorWarnings(startupByPredecessor(lines));
+  return { run_id: options.runId ?? lines[0]?.run_id ?? null, totals: countLines(lines), groups, ...(interference.length ? { interference } : {}) };
 }
 
 /** Renders a Summary as a Markdown table (summary.md). */
@@ -270,6 +274,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
     );
   }
   for (const c of summary.caveats ?? []) out.push(`> **Caveat:** ${c}`, '');
+  for (const w of summary.interference ?? []) out.push(`> **Warning:** ${w}`, '');
   return out.join('\n');
 }
 

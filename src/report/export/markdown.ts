@@ -4,6 +4,7 @@ import { pValue, ratio } from '../format.js';
 import type { Interval } from '../stats.js';
 import { formatMetric, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
 import { renderStagesMarkdown } from '../load-curves.js';
+import { predecessorWarnings, renderPredecessorsMarkdown } from '../predecessor.js';
 import type { LoadedRun } from '../load.js';
 import type { ReportContext } from './context.js';
 import { runFacts } from './run-facts.js';
@@ -95,6 +96,11 @@ function targetSection(t: TargetReport, report: Report, run: LoadedRun | undefin
       out.push(`- **${METRIC_LABEL[h.metric]}**: ${h.runtime} ${formatMetric(h.metric, h.value)} vs ${h.baseline} ${formatMetric(h.metric, h.baseline_value)} — **${ratioWithCi(h.ratio)}**`);
     }
     out.push('');
+  }
+  const interference = predecessorWarnings(t.predecessors);
+  if (interference.length) {
+    for (const w of interference) out.push(`> **Warning:** ${w}`);
+    out.push('', ...renderPredecessorsMarkdown(t.predecessors));
   }
   for (const f of t.functions) out.push(...functionSection(f, report, metrics));
   return out;
