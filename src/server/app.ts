@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ARTIFACT_KINDS, RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
 import { VERSION } from '../version.js';
 import { readBody, readFields, type BodyLimit } from './body.js';
+import { receiveUpload } from './upload.js';
 import type { Clock } from './host/clock.js';
 import { RuntimeError, type RuntimeFailure } from './host/errors.js';
 import type { Limiter } from './host/limiter.js';
@@ -204,10 +205,17 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
     if (!runtime) {
       throw notFound(`unknown artifact kind "${kind.slice(0, 40)}"; use PUT /functions/${name}/${ARTIFACT_KINDS.join('|')}`);
     }
-    // The runtime's first-bytes check refuses garbage before the rest of a large upload arrives.
-    const body = await readBody(req, limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb'), runtime.uploadHead?.());
-    if (body.length === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
-    sendJson(res, 200, await ctx.store.put(name, runtime, body));
+    // Streamed to a file in the store's .tmp, never whole in memory; the runtime's first-bytes check
+    // refuses garbage before the rest of a large upload arrives.
+    const b = limit(ctx.maxArtifactBytes, `the ${kind} artifact`, '--max-artifact-mb');
+    const upload = await receiveUpload(req, b, ctx.store.uploadPath(), runtime.uploadHead?.());
+    try {
+      if (upload.size === 0) throw new HttpError(400, 'empty-body', `PUT /functions/${name}/${kind} needs the artifact as the body`);
+      sendJson(res, 200, await ctx.store.put(name, runtime, upload));
+    } finally {
+      // Stored: already moved into place (a no-op); refused or failed: removed.
+      await upload.discard();
+    }
   }
 
   /** GET /settled?wait_ms=N: waits up to N ms (default 0) for no invocation or clean-up to be running. */

@@ -5,10 +5,10 @@
  * artifact. What an artifact is and how it loads is the runtime's business (accept/load/forget).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FUNCTION_NAME, type FunctionInfo } from '../protocol/api.js';
-import type { ArtifactMeta, FunctionMeta, Runtime, Staged, StoredFunction } from './host/runtime.js';
+import type { ArtifactMeta, FunctionMeta, Runtime, Staged, StoredFunction, Upload } from './host/runtime.js';
 import { HttpError, notFound } from './http-error.js';
 
 /** Throws 400 unless `name` matches FUNCTION_NAME (which also rules out path traversal). */
@@ -139,18 +139,23 @@ export class FunctionStore {
    * build theirs) before anything is replaced; then files, meta.json, the runtimes' in-memory state,
    * and what the old artifacts held is forgotten.
    */
-  put(name: string, runtime: Runtime, bytes: Buffer): Promise<FunctionInfo> {
+  put(name: string, runtime: Runtime, upload: Upload): Promise<FunctionInfo> {
     return this.#locked(name, async () => {
-      const staged: Array<[Runtime, Staged<ArtifactMeta>]> = [[runtime, await runtime.accept(name, bytes)]];
+      const accepted = runtime.acceptUpload ? await runtime.acceptUpload(name, upload) : await runtime.accept(name, await upload.read());
+      const staged: Array<[Runtime, Staged<ArtifactMeta>]> = [[runtime, accepted]];
       const source = staged[0]![1].meta;
       for (const other of this.#runtimes) {
         if (other.derivesFrom !== runtime.artifact || !other.derive) continue;
-        const derived = await other.derive(name, bytes, source);
+        const derived = await other.derive(name, upload, source);
         if (derived) staged.push([other, derived]);
       }
       const fn = await this.#ensure(name);
       for (const [, s] of staged) {
-        for (const file of s.files ?? []) await this.#writeAtomic(join(fn.dir, file.name), file.bytes, file.mode);
+        for (const file of s.files ?? []) {
+          const path = join(fn.dir, file.name);
+          if ('upload' in file) await this.#moveInto(path, file.upload, file.mode);
+          else await this.#writeAtomic(path, file.bytes, file.mode);
+        }
       }
       const before = fn.meta;
       const next: FunctionMeta = { ...before };
@@ -196,6 +201,17 @@ export class FunctionStore {
     await this.#writeAtomic(join(this.dir, fn.name, 'meta.json'), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
     fn.meta = meta;
     this.#functions.set(fn.name, fn);
+  }
+
+  /** Where an upload is received: the store's `.tmp`, on the store's filesystem (see #moveInto). */
+  uploadPath(): string {
+    return join(this.dir, '.tmp', `upload-${randomBytes(8).toString('hex')}.part`);
+  }
+
+  /** Moves a received upload (already flushed to disk) into place: one rename, atomic like #writeAtomic. */
+  async #moveInto(path: string, upload: Upload, mode = 0o644): Promise<void> {
+    await chmod(upload.path, mode);
+    await rename(upload.path, path);
   }
 
   async #writeAtomic(path: string, bytes: Uint8Array, mode = 0o644): Promise<void> {

@@ -68,11 +68,31 @@ export interface Invocation {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * An uploaded artifact as received: streamed into a file in the store's own `.tmp` (so moving it into
+ * place is an atomic rename on one filesystem), hashed on the way, never whole in memory. The file
+ * is removed after the deploy unless a runtime stored it (docs/reliability.md, "Uploads").
+ */
+export interface Upload {
+  /** The received file; readable until the store moves it into place. */
+  readonly path: string;
+  readonly size: number;
+  /** sha256 of the bytes, hex. */
+  readonly sha256: string;
+  /** The whole file in memory: for runtimes that need the bytes (compiling a module). */
+  read(): Promise<Buffer>;
+  /** The file as a stream (loading an image archive into an engine). */
+  stream(): NodeJS.ReadableStream;
+}
+
+/** A file for the function's folder: bytes to write, or an Upload's file to move into place. */
+export type StagedFile = { name: string; mode?: number } & ({ bytes: Uint8Array } | { upload: Upload });
+
 /** A validated artifact, not yet stored: the store writes `files` and meta.json, then calls `commit`. */
 export interface Staged<M extends ArtifactMeta> {
   meta: M;
   /** Files for the function's folder, each written atomically before meta.json. */
-  files?: ReadonlyArray<{ name: string; bytes: Uint8Array; mode?: number }>;
+  files?: readonly StagedFile[];
   /** Installs in-memory state (a compiled module) once the store holds the artifact. */
   commit?(): void;
 }
@@ -123,10 +143,15 @@ export interface Runtime<M extends ArtifactMeta = ArtifactMeta> {
   /** Validates an upload of `artifact`; throws RuntimeError `invalid-artifact` (or `unavailable`). */
   accept(name: string, bytes: Buffer): Promise<Staged<M>>;
   /**
+   * `accept` from the received file, for runtimes that need not hold the whole artifact in memory
+   * (native, docker); the store calls it instead of `accept` when present.
+   */
+  acceptUpload?(name: string, upload: Upload): Promise<Staged<M>>;
+  /**
    * Builds this runtime's artifact from an upload of `derivesFrom` (validated by its own runtime);
    * undefined when it cannot now (engine down), and an earlier derived artifact is then dropped.
    */
-  derive?(name: string, bytes: Buffer, source: ArtifactMeta): Promise<Staged<M> | undefined>;
+  derive?(name: string, upload: Upload, source: ArtifactMeta): Promise<Staged<M> | undefined>;
   /** Loads a stored artifact at start-up (compiling, checking its file); throws to skip the function. */
   load(fn: StoredFunction, meta: M): Promise<Loaded<M>>;
   /** Drops what the runtime holds for an artifact that was replaced or deleted (caches, images). */

@@ -1,5 +1,4 @@
 /** Validation of uploaded Docker image archives (`docker save` format) before they reach the engine. */
-import { Readable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
 import { invalidArtifact } from '../../host/errors.js';
 
@@ -9,8 +8,8 @@ export interface ImageManifestEntry {
   Layers: string[];
 }
 
-/** Reads a `docker save` archive's manifest.json; 422 when the body is not such a tar. */
-export async function readImageManifest(archive: Buffer): Promise<ImageManifestEntry[]> {
+/** Reads a `docker save` archive's manifest.json (streaming through the tar); 422 when it is not such a tar. */
+export async function readImageManifest(archive: NodeJS.ReadableStream): Promise<ImageManifestEntry[]> {
   // A tar's header checksum field makes garbage fail fast; tar-stream rejects it as "Invalid tar header".
   const ex = extract();
   let manifest: Buffer | undefined;
@@ -29,7 +28,8 @@ export async function readImageManifest(archive: Buffer): Promise<ImageManifestE
     ex.on('finish', resolve);
     ex.on('error', reject);
   });
-  Readable.from([archive]).pipe(ex);
+  archive.on('error', (error: Error) => ex.destroy(error));
+  archive.pipe(ex as unknown as NodeJS.WritableStream);
   try {
     await done;
   } catch (error) {
@@ -66,7 +66,7 @@ function entryName(name: string): string {
  * removed — so an upload can never re-tag an image the engine already holds (`busybox:latest`,
  * another function's `nebula-fn-…`). Streams: only those small JSON files are held in memory.
  */
-export function retagArchive(archive: Readable, tag: string): NodeJS.ReadableStream {
+export function retagArchive(archive: NodeJS.ReadableStream, tag: string): NodeJS.ReadableStream {
   const ex = extract();
   const out = pack();
   ex.on('entry', (header, stream, next) => {
@@ -93,8 +93,8 @@ export function retagArchive(archive: Readable, tag: string): NodeJS.ReadableStr
   });
   ex.on('finish', () => out.finalize());
   ex.on('error', (error) => out.destroy(error));
-  archive.on('error', (error) => ex.destroy(error));
-  archive.pipe(ex);
+  archive.on('error', (error: Error) => ex.destroy(error));
+  archive.pipe(ex as unknown as NodeJS.WritableStream);
   // tar-stream's streams are streamx streams: readable like Node's, typed apart.
   return out as unknown as NodeJS.ReadableStream;
 }

@@ -15,7 +15,7 @@ import { sha256 } from '../../host/digest.js';
 import { RuntimeError, cancelled, invalidArtifact, memoryCapReached, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
-import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged } from '../../host/runtime.js';
+import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, Upload } from '../../host/runtime.js';
 import { readImageManifest, retagArchive } from './archive.js';
 
 export const FUNCTION_LABEL = 'nebula.function';
@@ -146,16 +146,24 @@ export class DockerRuntime implements Runtime<DockerMeta> {
 
   /** Loads an uploaded `docker save` archive (validated first, also when the engine is down). */
   async accept(name: string, bytes: Buffer): Promise<Staged<DockerMeta>> {
+    return this.#acceptArchive(name, sha256(bytes), () => Readable.from([bytes]));
+  }
+
+  /** `accept` streaming the received file to the engine. */
+  async acceptUpload(name: string, upload: Upload): Promise<Staged<DockerMeta>> {
+    return this.#acceptArchive(name, upload.sha256, () => upload.stream());
+  }
+
+  async #acceptArchive(name: string, hash: string, open: () => NodeJS.ReadableStream): Promise<Staged<DockerMeta>> {
     if (!this.#settings.enabled) throw new RuntimeError('unavailable', DISABLED, 'docker-unavailable');
-    const hash = sha256(bytes);
-    const image = await this.#loadArchive(name, bytes, hash);
+    const image = await this.#loadArchive(name, open, hash);
     return { meta: { image, source: 'archive', sha256: hash } };
   }
 
   /** Builds a `FROM scratch` image around a native upload, when an engine answers. */
-  async derive(name: string, bytes: Buffer, source: ArtifactMeta): Promise<Staged<DockerMeta> | undefined> {
+  async derive(name: string, upload: Upload, source: ArtifactMeta): Promise<Staged<DockerMeta> | undefined> {
     if (!this.#available && !(await this.check())) return undefined;
-    const image = await this.#buildFromNative(name, bytes, source.sha256);
+    const image = await this.#buildFromNative(name, upload, source.sha256);
     return { meta: { image, source: 'native', sha256: source.sha256 } };
   }
 
@@ -325,14 +333,19 @@ export class DockerRuntime implements Runtime<DockerMeta> {
     this.#removals.add(removal);
   }
 
-  /** Builds `FROM scratch` + the binary as /fn, tagged nebula-fn-<name>:<sha12>. */
-  async #buildFromNative(name: string, binary: Buffer, sha256: string): Promise<string> {
+  /** Builds `FROM scratch` + the binary as /fn, tagged nebula-fn-<name>:<sha12>; the binary is streamed from the upload's file. */
+  async #buildFromNative(name: string, binary: Upload, sha256: string): Promise<string> {
     await this.requireAvailable();
     const tag = `nebula-fn-${name}:${sha256.slice(0, 12)}`;
     const context = pack();
     context.entry({ name: 'Dockerfile' }, 'FROM scratch\nCOPY fn /fn\nENTRYPOINT ["/fn"]\n');
-    context.entry({ name: 'fn', mode: 0o755 }, binary);
-    context.finalize();
+    const fn = context.entry({ name: 'fn', mode: 0o755, size: binary.size }, (error) => {
+      if (error) context.destroy(error);
+      else context.finalize();
+    });
+    const file = binary.stream();
+    file.on('error', (error: Error) => context.destroy(error));
+    file.pipe(fn as unknown as NodeJS.WritableStream);
     const output = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, rm: true, forcerm: true });
     await this.#follow(output, `building image ${tag}`);
     return tag;
@@ -343,13 +356,13 @@ export class DockerRuntime implements Runtime<DockerMeta> {
    * archive claims are replaced on the way in (retagArchive), then the tag is checked to hold the
    * archive's image. 422 if it is not an image archive.
    */
-  async #loadArchive(name: string, archive: Buffer, sha256: string): Promise<string> {
-    const [entry] = await readImageManifest(archive);
+  async #loadArchive(name: string, archive: () => NodeJS.ReadableStream, sha256: string): Promise<string> {
+    const [entry] = await readImageManifest(archive());
     await this.requireAvailable();
     const id = /([0-9a-f]{64})/.exec(entry!.Config)?.[1];
     if (!id) throw invalidArtifact(`image archive manifest.json names no image config digest (Config: ${entry!.Config})`);
     const image = `nebula-fn-${name}:${sha256.slice(0, 12)}`;
-    const output = await this.docker.loadImage(retagArchive(Readable.from([archive]), image));
+    const output = await this.docker.loadImage(retagArchive(archive(), image));
     await this.#follow(output, 'loading the image archive');
     const loaded = await this.docker
       .getImage(image)

@@ -24,8 +24,8 @@ import { RuntimeError, atMemoryCap, cancelled, memoryCapReached, notDeployed } f
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
 import { ProcessTrees } from '../../host/process-tree.js';
-import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction } from '../../host/runtime.js';
-import { checkElfHeader, ELF_HEADER_BYTES, ELF_MACHINE, validateElf } from './elf.js';
+import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction, Upload } from '../../host/runtime.js';
+import { checkElfHeader, ELF_HEADER_BYTES, ELF_MACHINE, validateElf, validateElfFile } from './elf.js';
 import { findCapMeans, launchCommand, parseReport, type CapMeans } from './launcher.js';
 
 export interface NativeMeta extends ArtifactMeta {
@@ -123,6 +123,13 @@ export class NativeRuntime implements Runtime<NativeMeta> {
     this.#requireSupported();
     validateElf(bytes, this.#host.arch);
     return { meta: { sha256: sha256(bytes), arch: this.#host.arch }, files: [{ name: FILE, bytes, mode: 0o755 }] };
+  }
+
+  /** `accept` from the received file: only the ELF headers are read, the file is moved into place. */
+  async acceptUpload(_name: string, upload: Upload): Promise<Staged<NativeMeta>> {
+    this.#requireSupported();
+    await validateElfFile(upload.path, upload.size, this.#host.arch);
+    return { meta: { sha256: upload.sha256, arch: this.#host.arch }, files: [{ name: FILE, upload, mode: 0o755 }] };
   }
 
   async load(fn: StoredFunction, meta: NativeMeta): Promise<Loaded<NativeMeta>> {
