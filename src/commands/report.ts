@@ -10,7 +10,8 @@ import { buildReportParallel } from '../report/compare.js';
 import { pValue } from '../report/format.js';
 import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
 import { thesisRecords } from '../report/export/thesis.js';
-import { formatWarning, loadRuns } from '../report/load.js';
+import { formatWarning, loadRuns, type LoadedRun } from '../report/load.js';
+import { countLines } from '../report/summary.js';
 
 export interface ReportFlags {
   format?: string;
@@ -106,6 +107,9 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   const runs = await loadRuns(dirs);
   progress.clear();
   for (const run of runs) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
+  const unusable = runs.filter((run) => countLines(run.invocations).measured === 0);
+  for (const run of unusable) process.stderr.write(`nebula: error: ${noUsableInvocation(run)}\n`);
+  if (unusable.length === runs.length) return ExitCode.Failures;
   for (const run of runs) {
     if (run.invocations.length > 0 && !run.invocations.some((l) => l.runtime === baseline)) {
       process.stderr.write(`nebula: warning: ${run.dir}: no "${baseline}" invocations, so no ratios (choose another with --baseline)\n`);
@@ -129,5 +133,16 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
     progress.clear();
   }
   await writeOut(text, flags.out ?? '-');
-  return ExitCode.Ok;
+  // The report of the other runs is written, but a run with nothing usable is a failure to say so.
+  return unusable.length ? ExitCode.Failures : ExitCode.Ok;
+}
+
+/** Why a run has nothing to report, and what to look at. */
+export function noUsableInvocation(run: LoadedRun): string {
+  const c = countLines(run.invocations);
+  const what = run.thesis ? 'thesis file' : 'run';
+  if (c.invocations === 0) {
+    return `${run.dir}: no usable invocation — the ${what} holds no invocation${run.warnings.length ? ` (${run.warnings.length} warning${run.warnings.length > 1 ? 's' : ''} above say what was skipped)` : ''}; nothing to report`;
+  }
+  return `${run.dir}: no usable invocation — ${c.invocations} recorded: ${c.warmups} warm-up, ${c.errors} failed${c.dropped ? `, ${c.dropped} dropped` : ''}, none measured; look at the errors in its invocations.jsonl and rerun`;
 }

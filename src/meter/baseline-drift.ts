@@ -76,9 +76,11 @@ export function medianIsolatedPowerW(lines: readonly InvocationLine[]): number |
   for (const l of lines) {
     if (l.warmup || !l.ok) continue;
     const e = l.energy ?? l.energy_invocation;
-    const w = e?.window;
-    if (!e || !w || e.isolated_energy_uwh === null || w.end_us <= w.start_us) continue;
-    powers.push(e.isolated_energy_uwh / ((w.end_us - w.start_us) * UWH_PER_W_US));
+    if (!e || e.isolated_energy_uwh === null) continue;
+    // Files written before energies named their window: `energy` was over the run (exec_us).
+    const durationUs = e.window ? e.window.end_us - e.window.start_us : (l.metrics?.exec_us ?? 0);
+    if (durationUs <= 0) continue;
+    powers.push(e.isolated_energy_uwh / (durationUs * UWH_PER_W_US));
   }
   if (powers.length === 0) return null;
   powers.sort((a, b) => a - b);
@@ -88,7 +90,7 @@ export function medianIsolatedPowerW(lines: readonly InvocationLine[]): number |
 
 export interface DriftCaveat {
   drift_w: number;
-  median_isolated_w: number | null;
+  median_isolated_w: number;
   /** One line for the summary, the TUI and the report. */
   message: string;
 }
@@ -100,10 +102,11 @@ export function driftCaveat(phases: BaselinePhases, lines: readonly InvocationLi
 
 /** driftCaveat from the two figures (the TUI keeps them live). */
 export function driftCaveatFor(drift: number | null, medianIsolated: number | null, phases?: BaselinePhases): DriftCaveat | null {
-  if (drift === null || drift === 0) return null;
-  if (medianIsolated !== null && Math.abs(drift) <= DRIFT_SHARE * Math.abs(medianIsolated)) return null;
+  // Without isolated energies there is nothing the drift could spoil (and nothing to weigh it against).
+  if (drift === null || drift === 0 || medianIsolated === null) return null;
+  if (Math.abs(drift) <= DRIFT_SHARE * Math.abs(medianIsolated)) return null;
   const levels = phases?.before?.power_w != null && phases.after?.power_w != null ? ` (${phases.before.power_w.toFixed(3)} → ${phases.after.power_w.toFixed(3)} W)` : '';
-  const against = medianIsolated === null ? 'no isolated power to weigh it against' : `median isolated power ${medianIsolated.toFixed(3)} W`;
+  const against = `median isolated power ${medianIsolated.toFixed(3)} W`;
   return {
     drift_w: drift,
     median_isolated_w: medianIsolated,

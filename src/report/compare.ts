@@ -17,7 +17,9 @@ import {
   type Interval,
   type MannWhitney,
 } from './stats.js';
-import { countLines, groupBy, isMeasured, METRICS, metricValue, type Counts, type Metric } from './summary.js';
+import { allEnergyFlags, countLines, energyFlags, groupBy, isEnergy, isMeasured, METRICS, metricValue, unusableShare, type Counts, type EnergyFlags, type EnergyMetric, type Metric } from './summary.js';
+import { driftCaveat, driftW } from '../meter/baseline-drift.js';
+import type { MeterObserved } from '../meter/meter-observer.js';
 
 export interface ReportOptions {
   /** Runtime every ratio is taken against (default wasm). */
@@ -48,14 +50,18 @@ export interface MetricFigure extends Describe {
 
 /** A runtime against the baseline on one metric. */
 export interface Comparison {
-  /** aggregate(runtime) / aggregate(baseline) with a stratified-bootstrap CI. */
+  /** aggregate(runtime) / aggregate(baseline) with a stratified-bootstrap CI (NaN when refused). */
   ratio: Interval;
+  /** Why no ratio is given: its inputs are mostly flagged or negative (energy only). */
+  refused?: string;
   /** Mann–Whitney U of the runtime's invocations against the baseline's. */
   test: MannWhitney;
 }
 
 export interface RuntimeReport extends Counts {
   runtime: Runtime;
+  /** Per energy metric: how many values are usable, flagged or negative (absent without energy). */
+  energy_flags?: Partial<Record<EnergyMetric, EnergyFlags>>;
   metrics: Record<Metric, MetricFigure>;
   /** Null for the baseline itself, or when the baseline runtime was not run. */
   vs_baseline: Record<Metric, Comparison> | null;
@@ -89,6 +95,8 @@ export interface Headline {
   value: number;
   baseline_value: number;
   ratio: Interval;
+  /** Why no ratio is given (energy whose inputs are mostly flagged or negative). */
+  refused?: string;
 }
 
 export interface TargetReport {
@@ -100,7 +108,15 @@ export interface TargetReport {
   arch: string | null;
   url: string | null;
   meter: string | null;
+  /** Where the figures come from: a Nebula run directory or an imported thesis result file. */
+  source: 'nebula' | 'thesis';
+  /** What the samples showed about the meter (run.json, or computed from samples.jsonl). */
+  meter_observed: MeterObserved | null;
   baseline_w: number | null;
+  /** Idle power after the run − before, W. */
+  drift_w: number | null;
+  /** Run-wide energy caveats (a drift large against the isolated power). */
+  caveats: string[];
   counts: Counts;
   runtimes: Runtime[];
   functions: FunctionReport[];
@@ -170,6 +186,31 @@ class BootQueue {
   }
 }
 
+/** A ratio is refused when more than this share of either side's values is flagged or negative. */
+const REFUSE_ABOVE = 0.5;
+
+/**
+ * Why an energy ratio must not be printed, or undefined when it may: more than half of either side's
+ * values come from windows too short for the meter to measure alone, or (isolated) are negative.
+ */
+export function refusal(metric: Metric, sides: readonly { runtime: Runtime; lines: readonly InvocationLine[] }[]): string | undefined {
+  if (!isEnergy(metric)) return undefined;
+  for (const { runtime, lines } of sides) {
+    const f = energyFlags(lines, metric);
+    if (f.values === 0 || unusableShare(f) <= REFUSE_ABOVE) continue;
+    const why: string[] = [];
+    if (f.not_measurable) why.push(`${f.not_measurable} come from windows too short for the meter to measure alone`);
+    if (f.negative) why.push(`${f.negative} are negative`);
+    const todo = f.not_measurable >= f.negative
+      ? 'measure batches or a load stage (energy per call), use longer inputs, or a meter that refreshes faster'
+      : 'the idle power is as large as the effect: measure a longer baseline, check the drift, or use batches';
+    return `of ${f.values} ${runtime} values ${why.join(' and ')} — no ratio; ${todo}`;
+  }
+  return undefined;
+}
+
+const REFUSED: Interval = { estimate: NaN, low: NaN, high: NaN, level: NaN };
+
 const RUNTIME_ORDER: Runtime[] = ['wasm', 'component', 'native', 'docker'];
 
 function orderRuntimes(runtimes: Iterable<Runtime>, baseline: Runtime): Runtime[] {
@@ -214,9 +255,15 @@ function compareFunction(fn: string, lines: readonly InvocationLine[], runtimes:
     let vs: Record<Metric, Comparison> | null = null;
     if (base && runtime !== o.baseline) {
       vs = {} as Record<Metric, Comparison>;
-      for (const m of METRICS) vs[m] = { ratio: boot.ratio(d.cells[m], base.cells[m]), test: mannWhitneyU(d.all[m], base.all[m]) };
+      for (const m of METRICS) {
+        const refused = refusal(m, [{ runtime, lines: d.lines }, { runtime: o.baseline, lines: base.lines }]);
+        vs[m] = refused
+          ? { ratio: { ...REFUSED, level: o.level }, refused, test: mannWhitneyU(d.all[m], base.all[m]) }
+          : { ratio: boot.ratio(d.cells[m], base.cells[m]), test: mannWhitneyU(d.all[m], base.all[m]) };
+      }
     }
-    return { runtime, ...countLines(d.lines), metrics, vs_baseline: vs };
+    const flags = allEnergyFlags(d.lines);
+    return { runtime, ...countLines(d.lines), ...(flags ? { energy_flags: flags } : {}), metrics, vs_baseline: vs };
   });
 
   const inputReports: InputReport[] = inputs.map((input, ii) => {
@@ -262,7 +309,15 @@ function headlines(lines: readonly InvocationLine[], runtimes: Runtime[], o: Req
       const rc = cellsOf(runtime, m);
       const value = medianOfMedians(rc);
       if (!Number.isFinite(value)) continue;
-      out.push({ metric: m, runtime, baseline: o.baseline, value, baseline_value: baseValue, ratio: boot.ratio(rc, baseCells) });
+      const refused = refusal(m, [
+        { runtime, lines: byRuntime.get(runtime) ?? [] },
+        { runtime: o.baseline, lines: byRuntime.get(o.baseline) ?? [] },
+      ]);
+      out.push(
+        refused
+          ? { metric: m, runtime, baseline: o.baseline, value, baseline_value: baseValue, ratio: { ...REFUSED, level: o.level }, refused }
+          : { metric: m, runtime, baseline: o.baseline, value, baseline_value: baseValue, ratio: boot.ratio(rc, baseCells) },
+      );
     }
   }
   return out;
@@ -284,8 +339,12 @@ function compareInto(run: LoadedRun, o: Required<ReportOptions>, boot: BootQueue
     finished: run.finished,
     arch: r?.target.health?.arch ?? null,
     url: r?.target.url ?? null,
-    meter: r?.meter.spec ?? null,
-    baseline_w: r?.baseline.before?.power_w ?? null,
+    meter: r?.meter.spec ?? run.thesis?.meter ?? null,
+    source: run.thesis ? 'thesis' : 'nebula',
+    meter_observed: run.observed,
+    baseline_w: r?.baseline.before?.power_w ?? run.thesis?.baseline_w ?? null,
+    drift_w: r ? driftW(r.baseline) : null,
+    caveats: r ? [driftCaveat(r.baseline, lines)?.message].filter((c): c is string => !!c) : [],
     counts: countLines(lines),
     runtimes,
     functions,

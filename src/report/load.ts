@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { observeSeries, type MeterObserved } from '../meter/meter-observer.js';
 import { joinEnergy } from './energy-join.js';
 import {
   EnergyLineSchema,
@@ -42,6 +43,20 @@ export interface LoadedRun {
   /** Whether summary.json exists (it is written at the end: its absence means the run did not finish). */
   finished: boolean;
   warnings: RunWarning[];
+  /** What the samples showed about the meter (run.json's record, else computed from samples.jsonl). */
+  observed: MeterObserved | null;
+  /** Set for a thesis result file read as a run (src/report/thesis-import.ts). */
+  thesis?: ThesisSource;
+}
+
+/** What an imported thesis file is, for labels and the report's header. */
+export interface ThesisSource {
+  file: string;
+  records: number;
+  /** Meter named for the file's energies (null: none of its records has energy). */
+  meter: string | null;
+  /** The thesis' constant idle power when its records have isolated energies. */
+  baseline_w: number | null;
 }
 
 /** One line of a text file with its 1-based number; `terminated` is false for a last line without "\n". */
@@ -172,7 +187,8 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   if (!hasInv) warnings.push({ file: 'invocations.jsonl', message: 'is missing: no invocation was recorded' });
   const energyFile = path.join(dir, 'energy.jsonl');
   if (await exists(energyFile)) {
-    invocations = joinEnergy(invocations, await readJsonl(energyFile, 'energy.jsonl', (v) => EnergyLineSchema.safeParse(v), warnings));
+    // Isolated energies against the baseline interpolated between the phases before and after.
+    invocations = joinEnergy(invocations, await readJsonl(energyFile, 'energy.jsonl', (v) => EnergyLineSchema.safeParse(v), warnings), run?.baseline);
   }
 
   const samples: Sample[] = [];
@@ -196,7 +212,8 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const stages = (await exists(stageFile)) ? await readJsonl(stageFile, 'stages.jsonl', (v) => StageLineSchema.safeParse(v), warnings) : [];
   const finished = await exists(path.join(dir, 'summary.json'));
   if (!finished) warnings.push({ file: 'summary.json', message: 'is missing: the run did not finish; reporting what was recorded' });
-  return { dir, label: runLabel(dir, run), run, invocations, samples, gaps, stages, finished, warnings };
+  const observed = run?.meter.observed ?? (samples.length > 1 ? observeSeries(samples, gaps) : null);
+  return { dir, label: runLabel(dir, run), run, invocations, samples, gaps, stages, finished, warnings, observed };
 }
 
 /** Loads several runs and makes their labels unique (two runs on one target get their directory names). */

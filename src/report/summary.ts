@@ -122,6 +122,12 @@ export interface EnergyFlags {
   negative: number;
 }
 
+/** Whether an energy's window was too short for the meter (files from before `measurable` carry it in the note). */
+export function isTooShort(e: Energy | null | undefined): boolean {
+  if (!e) return false;
+  return e.measurable === undefined ? /shorter than the (meter's )?sampling interval/.test(e.note ?? '') : !e.measurable;
+}
+
 /** Share of the values that are flagged or negative (0 without values). */
 export function unusableShare(f: EnergyFlags): number {
   return f.values === 0 ? 0 : (f.not_measurable + f.negative) / f.values;
@@ -138,7 +144,7 @@ export function energyFlags(lines: readonly InvocationLine[], metric: EnergyMetr
     flags.values++;
     const e = energyOf(l, metric);
     // Count a value once: a too-short window first, else a negative isolated value.
-    if (e?.measurable === false) flags.not_measurable++;
+    if (isTooShort(e)) flags.not_measurable++;
     else if (isIsolated(metric) && v < 0) flags.negative++;
   }
   return flags;

@@ -186,8 +186,7 @@ export function driftCaveatLine(state: UiState): string | null {
   const caveat = driftCaveatFor(state.driftW, medianW);
   if (!caveat) return null;
   const sign = caveat.drift_w >= 0 ? '+' : '';
-  const against = medianW === null ? '' : ` vs isolated ${medianW.toFixed(3)} W`;
-  return `caveat: idle drifted ${sign}${caveat.drift_w.toFixed(3)} W${against} — isolated energies uncertain (see summary.md)`;
+  return `caveat: idle drifted ${sign}${caveat.drift_w.toFixed(3)} W vs isolated ${caveat.median_isolated_w.toFixed(3)} W — isolated energies uncertain (see summary.md)`;
 }
 
 export function Screen({ state, showChart, size = { columns: 80, rows: 40 } }: { state: UiState; showChart: boolean; size?: ScreenSize }): React.JSX.Element {

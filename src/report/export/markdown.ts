@@ -2,7 +2,7 @@
 import type { Comparison, FunctionReport, MetricFigure, Report, TargetReport } from '../compare.js';
 import { pValue, ratio } from '../format.js';
 import type { Interval } from '../stats.js';
-import { formatMetric, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
+import { ENERGY_METRICS, formatMetric, isIsolated, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
 import { renderStagesMarkdown } from '../load-curves.js';
 import { predecessorWarnings, renderPredecessorsMarkdown } from '../predecessor.js';
 import type { LoadedRun } from '../load.js';
@@ -29,6 +29,28 @@ export function metricsOf(t: TargetReport): Metric[] {
   return METRICS.filter((m) => t.functions.some((f) => f.runtimes.some((r) => r.metrics[m].n > 0)));
 }
 
+/** A ratio cell: the ratio with its CI, or "no ratio" when refused (the reason is listed below the table). */
+function ratioCell(c: { ratio: Interval; refused?: string }): string {
+  return c.refused ? 'no ratio (see below)' : ratioWithCi(c.ratio);
+}
+
+/** Per runtime, how many energies of each window are usable: the flags a ratio rests on. */
+function flagsTable(f: FunctionReport): string[] {
+  const shown = ENERGY_METRICS.filter((m) => isIsolated(m) && f.runtimes.some((r) => r.energy_flags?.[m]));
+  if (shown.length === 0) return [];
+  const out = ['Energy values per window: flagged = window too short for the meter to measure alone, < 0 = isolated energy below zero (docs/energy.md):', ''];
+  out.push(row(['runtime', ...shown.flatMap((m) => [`${METRIC_LABEL[m]}: values`, 'flagged', '< 0'])]), rule(1 + 3 * shown.length));
+  for (const r of f.runtimes) {
+    const cells = shown.flatMap((m) => {
+      const x = r.energy_flags?.[m];
+      return x ? [`${x.values} of ${x.measured}`, String(x.not_measurable), String(x.negative)] : ['—', '—', '—'];
+    });
+    out.push(row([r.runtime, ...cells]));
+  }
+  out.push('');
+  return out;
+}
+
 function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): string[] {
   const out: string[] = [`### ${f.function}`, ''];
   out.push(row(['runtime', 'n', 'failed', 'warm-up', ...metrics.map((m) => `${METRIC_LABEL[m]} median [95% CI]`)]));
@@ -37,19 +59,29 @@ function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): 
     out.push(row([r.runtime, String(r.measured), String(r.errors), String(r.warmups), ...metrics.map((m) => valueWithCi(m, r.metrics[m]))]));
   }
   out.push('');
+  out.push(...flagsTable(f));
   const others = f.runtimes.filter((r) => r.vs_baseline);
+  const refusedMetrics = new Set<Metric>();
   if (others.length) {
     out.push(`Ratio to ${report.baseline} (median over inputs of per-input medians, [95% CI]; p: Mann–Whitney U, two-sided):`, '');
     out.push(row(['runtime', ...metrics.flatMap((m) => [`${METRIC_LABEL[m]}`, 'p'])]));
     out.push(rule(1 + 2 * metrics.length));
+    const reasons: string[] = [];
     for (const r of others) {
       const vs = r.vs_baseline as Record<Metric, Comparison>;
-      out.push(row([`${r.runtime} / ${report.baseline}`, ...metrics.flatMap((m) => [ratioWithCi(vs[m].ratio), pValue(vs[m].test.p)])]));
+      out.push(row([`${r.runtime} / ${report.baseline}`, ...metrics.flatMap((m) => [ratioCell(vs[m]), pValue(vs[m].test.p)])]));
+      for (const m of metrics) {
+        const reason = vs[m].refused;
+        if (!reason) continue;
+        refusedMetrics.add(m);
+        reasons.push(`- no ${METRIC_LABEL[m]} ratio for ${r.runtime} / ${report.baseline}: ${reason}`);
+      }
     }
-    out.push('');
+    out.push('', ...(reasons.length ? [...reasons, ''] : []));
   }
   if (f.inputs.length > 1) {
-    const shown = metrics.filter((m) => m !== 'exec_us' && m !== 'teardown_us' && m !== 'energy_uwh');
+    // Per-input ratios of refused energies would print what the ratio above refuses to.
+    const shown = metrics.filter((m) => m !== 'exec_us' && m !== 'teardown_us' && m !== 'energy_uwh' && m !== 'invocation_energy_uwh' && !refusedMetrics.has(m));
     out.push('Per input (medians):', '');
     const head = ['input'];
     for (const m of shown) {
@@ -78,22 +110,27 @@ function functionSection(f: FunctionReport, report: Report, metrics: Metric[]): 
 
 function targetSection(t: TargetReport, report: Report, run: LoadedRun | undefined): string[] {
   const out: string[] = [`## ${t.label}`, ''];
-  const meta = [`Run ${t.run_id ?? '(unknown)'} (${t.status})`];
+  const meta = [t.source === 'thesis' ? `Thesis result file ${t.dir} (imported: the thesis prototype's own measurements, not a Nebula run)` : `Run ${t.run_id ?? '(unknown)'} (${t.status})`];
   if (t.meter) meta.push(`meter ${t.meter}`);
-  if (t.baseline_w !== null) meta.push(`idle baseline ${t.baseline_w} W`);
+  if (t.baseline_w !== null) {
+    const drift = t.drift_w === null ? '' : ` before the run, drift ${t.drift_w >= 0 ? '+' : ''}${t.drift_w.toFixed(3)} W by its end`;
+    meta.push(`idle baseline ${t.baseline_w} W${drift}`);
+  }
   out.push(`${meta.join(', ')}. ${t.counts.invocations} invocations: ${t.counts.measured} measured, ${t.counts.warmups} warm-up and ${t.counts.errors} failed (excluded).`, '');
   if (t.warnings.length) {
     out.push('> **Incomplete or damaged run data:**');
     for (const w of t.warnings) out.push(`> - ${w}`);
     out.push('');
   }
+  for (const c of t.caveats) out.push(`> **Caveat:** ${c}`, '');
   if (run) out.push(...runFacts(run));
   const metrics = metricsOf(t);
   if (t.headlines.length) {
     out.push('### Headline', '');
     for (const h of t.headlines) {
       if (!metrics.includes(h.metric)) continue;
-      out.push(`- **${METRIC_LABEL[h.metric]}**: ${h.runtime} ${formatMetric(h.metric, h.value)} vs ${h.baseline} ${formatMetric(h.metric, h.baseline_value)} — **${ratioWithCi(h.ratio)}**`);
+      const verdict = h.refused ? `**no ratio**: ${h.refused}` : `**${ratioWithCi(h.ratio)}**`;
+      out.push(`- **${METRIC_LABEL[h.metric]}**: ${h.runtime} ${formatMetric(h.metric, h.value)} vs ${h.baseline} ${formatMetric(h.metric, h.baseline_value)} — ${verdict}`);
     }
     out.push('');
   }
@@ -116,7 +153,7 @@ function sideBySide(report: Report): string[] {
   for (const k of keys) {
     const cells = targets.map((t) => {
       const h = t.headlines.find((x) => x.metric === k.metric && x.runtime === k.runtime);
-      return h ? `${formatMetric(k.metric, h.value)} vs ${formatMetric(k.metric, h.baseline_value)}: ${ratioWithCi(h.ratio)}` : '—';
+      return h ? `${formatMetric(k.metric, h.value)} vs ${formatMetric(k.metric, h.baseline_value)}: ${h.refused ? 'no ratio (mostly flagged values)' : ratioWithCi(h.ratio)}` : '—';
     });
     out.push(row([METRIC_LABEL[k.metric], `${k.runtime} / ${report.baseline}`, ...cells]));
   }
