@@ -26,7 +26,7 @@ const MAD_TO_SD = 1.4826;
 interface Held {
   runId: string;
   seq: number;
-  /** The function's own run, started → ended (null for a line without server stamps: a failed request). */
+  /** The function's own run, started → finished (null for a line without server stamps: a failed request). */
   run: BenchWindow | null;
   /** The whole invocation, received → the reply at the bench (the thesis' window). */
   invocation: BenchWindow | null;
@@ -82,8 +82,8 @@ export class EnergyLedger {
   addInvocation(line: InvocationLine): EnergyLine[] {
     const m = line.metrics;
     const clock = line.clock ?? { offset_us: 0, uncertainty_us: 0 };
-    // The server's ended stamp is the end of the function's run (a guest end stamp would be tighter).
-    const run: BenchWindow | null = m ? { span: 'run', start_us: toBenchUs(m.started_us, clock), end_us: toBenchUs(m.ended_us, clock) } : null;
+    // The function's own end: its nebula-end stamp (finished_us) when the harness printed one, else ended.
+    const run: BenchWindow | null = m ? { span: 'run', start_us: toBenchUs(m.started_us, clock), end_us: toBenchUs(m.finished_us ?? m.ended_us, clock) } : null;
     // The reply is stamped on the bench clock itself; never before the function ended.
     const invocation: BenchWindow | null = m && run
       ? { span: 'invocation', start_us: toBenchUs(m.received_us, clock), end_us: Math.max(line.client.replied_us, run.end_us) }

@@ -39,7 +39,7 @@ export const EnergyMethodSchema = z.enum(['integrated', 'thesis']);
 /**
  * Which span of an invocation an energy covers (docs/energy.md, "Windows"): `invocation` = request
  * received → reply at the bench (the thesis' window, cold start included); `run` = the function's
- * own run, started → ended.
+ * own run, started → finished (its end stamp; ended without one).
  */
 export const EnergySpanSchema = z.enum(['invocation', 'run', 'stage', 'batch']);
 export type EnergySpan = z.infer<typeof EnergySpanSchema>;
@@ -126,7 +126,7 @@ export type InvocationLine = z.infer<typeof InvocationLineSchema>;
 export const EnergyLineSchema = z.object({
   run_id: z.string(),
   seq: z.number().int(),
-  /** The function's own run (started → ended), integrated. */
+  /** The function's own run (started → finished), integrated. */
   energy: EnergySchema.nullable(),
   /** The thesis method over the invocation window, for comparison. */
   energy_thesis: EnergySchema.nullable(),

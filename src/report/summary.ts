@@ -12,7 +12,7 @@ import { describe, type Describe } from './stats.js';
 /**
  * The per-invocation figures a report is made of. Times in µs, energies in µWh. Energies come in two
  * windows (docs/energy.md, "Windows"): `energy_uwh` / `isolated_energy_uwh` over the function's own
- * run (started → ended), `invocation_*` over the whole invocation (received → replied, the thesis' window).
+ * run (started → finished), `invocation_*` over the whole invocation (received → replied, the thesis' window).
  */
 export const METRICS = ['startup_us', 'exec_us', 'teardown_us', 'total_us', 'energy_uwh', 'isolated_energy_uwh', 'invocation_energy_uwh', 'invocation_isolated_energy_uwh'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -275,7 +275,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
   out.push('');
   if (hasEnergy) {
     out.push(
-      'Energy windows: *run* = the function\'s own run (started → ended); *invocation* = request received → reply (the thesis\' window). *flagged*: isolated (run) energies too short for the meter to measure alone / below zero, of those with a value (docs/energy.md).',
+      'Energy windows: *run* = the function\'s own run (started → finished); *invocation* = request received → reply (the thesis\' window). *flagged*: isolated (run) energies too short for the meter to measure alone / below zero, of those with a value (docs/energy.md).',
       '',
     );
   }

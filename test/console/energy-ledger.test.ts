@@ -74,3 +74,18 @@ test('after thousands of samples (pruned) a window is still attributed from the 
   const [r] = ledger.addInvocation(line(0, 19_500_000, 19_600_000));
   assert.ok(Math.abs(r!.energy!.avg_power_w! - 7) < 1e-12, JSON.stringify(r));
 });
+
+test('each invocation gets two windows: the run (started → the function\'s own end stamp) and the whole invocation (received → the reply at the bench)', () => {
+  const ledger = new EnergyLedger(meterAttribution);
+  ledger.addSample(sample(1000));
+  const l = line(0, 2000, 3000);
+  const withEnd: InvocationLine = { ...l, metrics: { ...l.metrics!, finished_us: 2600, ended_us: 3000 }, client: { sent_us: 1900, replied_us: 3400 } };
+  ledger.addInvocation(withEnd);
+  const [r] = ledger.addSample(sample(5000));
+  assert.deepEqual(r!.energy!.window, { span: 'run', start_us: 2000, end_us: 2600 });
+  assert.deepEqual(r!.energy_invocation!.window, { span: 'invocation', start_us: 1990, end_us: 3400 });
+  assert.deepEqual(r!.energy_thesis!.window, r!.energy_invocation!.window, 'the thesis method over the thesis\' window');
+  assert.ok(Math.abs(r!.energy_invocation!.energy_uwh! - (5 * 1410) / 3600) < 1e-12);
+  // Constant power read with no stated resolution and no clock uncertainty: nothing limits the estimate.
+  assert.equal(r!.energy!.uncertainty_uwh, 0);
+});
