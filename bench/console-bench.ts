@@ -34,7 +34,8 @@ import { preflight } from '../src/console/preflight.js';
 import { recordRun } from '../src/console/recorder.js';
 import { RunDirectory } from '../src/console/run-directory.js';
 import { parseSuite } from '../src/console/suite.js';
-import { openMeter, type Meter } from '../src/meter/meter.js';
+import type { Meter } from '../src/meter/meter.js';
+import { openMeter } from '../src/meter/open-meter.js';
 import { Sampler } from '../src/meter/sampler.js';
 import { startSimulatedPdu } from '../src/meter/simulated-pdu.js';
 import type { Gap, InvocationLine, Sample } from '../src/protocol/results.js';
@@ -111,7 +112,7 @@ class FakeTerminal extends Writable {
   }
 }
 
-/** The console UI (src/tui), imported in main() after NODE_ENV is settled (as src/console/run.ts does). */
+/** The console UI (src/tui), imported in main() after NODE_ENV is settled (as src/commands/run-console.ts does). */
 let renderTui: typeof import('../src/tui/index.js').renderTui;
 
 /** Renders the real console UI for a driver into `terminal`, starting from `seed` results. */
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const ROUNDS = numberArg('rounds', 4);
   const WARMUP = 20;
   const pduInline = flagArg('pdu-inline');
-  // The console runs React's production build (src/console/run.ts); --react-dev shows the cost of the development build.
+  // The console runs React's production build (src/commands/run-console.ts); --react-dev shows the cost of the development build.
   const reactDev = flagArg('react-dev');
   if (!reactDev) process.env.NODE_ENV ??= 'production';
   ({ renderTui } = await import('../src/tui/index.js'));

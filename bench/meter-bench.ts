@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { attributeIntegrated, attributeThesis } from '../src/meter/attribution.js';
-import { openMeter } from '../src/meter/meter.js';
+import { openMeter } from '../src/meter/open-meter.js';
 import { Sampler } from '../src/meter/sampler.js';
 import { startSimulatedPdu } from '../src/meter/simulated-pdu.js';
 import type { Sample } from '../src/protocol/results.js';

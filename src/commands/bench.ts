@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { renderBenchOutcome } from '../console/bench-summary.js';
-import { runConsole } from '../console/run.js';
+import { runConsole } from './run-console.js';
 import { parseSuite } from '../console/suite.js';
 import { UsageError } from '../errors.js';
 import { FUNCTION_NAME, RUNTIMES, RuntimeSchema } from '../protocol/api.js';

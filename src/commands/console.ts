@@ -1,5 +1,5 @@
 /** `nebula console SUITE.yaml [--ci] [--out DIR] [--target URL] [--meter SPEC]`. */
-import { runConsole } from '../console/run.js';
+import { runConsole } from './run-console.js';
 import { loadSuite } from '../console/suite.js';
 import { stopOnSignals } from './flags.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetClient } from '../client/target.js';
-import { runConsole } from '../console/run.js';
+import { runConsole } from './run-console.js';
 import { thresholdLabel } from '../console/thresholds.js';
 import { loadSuite, withoutRuntime, type Suite } from '../console/suite.js';
 import { InterruptedError, UsageError } from '../errors.js';

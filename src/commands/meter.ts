@@ -1,7 +1,7 @@
 /** `nebula meter read|watch|simulate` (issue 4). */
 import { ExitCode, UsageError } from '../errors.js';
 import { numberFlag, untilInterrupted } from './flags.js';
-import { openMeter } from '../meter/meter.js';
+import { openMeter } from '../meter/open-meter.js';
 import { ModbusMeter } from '../meter/modbus-meter.js';
 import { Sampler } from '../meter/sampler.js';
 import { startSimulatedPdu } from '../meter/simulated-pdu.js';

@@ -51,7 +51,7 @@ export interface DriverOptions {
   client: TargetClient;
   runId: string;
   health: Health;
-  /** Bench clock, µs since the epoch. */
+  /** Bench clock, µs since the epoch: the only clock the driver reads (stamps, ETA, refresh timing). */
   nowUs: () => number;
   meter: DriverMeter | null;
   /** Re-estimate the clock offset this often during the run. */
@@ -152,7 +152,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #done = 0;
   #failed = 0;
   #emitted = 0;
-  #startedMs = Date.now();
+  #startedMs = 0;
   #plannedTotal: number | null = null;
   /** False once the target answered that it has no GET /settled (an older server): no more asking. */
   #canSettle = true;
@@ -213,12 +213,12 @@ export class Driver extends EventEmitter<DriverEventMap> {
       health: this.#o.health,
       meter: { spec: meter?.spec ?? 'none', description: meter?.description ?? null },
       total: this.#total(),
-      startedAt: new Date().toISOString(),
+      startedAt: this.#isoNow(),
     });
     let status: RunStatus = 'completed';
     let error: string | null = null;
     let exitCode: number = ExitCode.Ok;
-    this.#startedMs = Date.now();
+    this.#startedMs = this.#nowMs();
     try {
       this.emit('phase', { phase: 'clock' });
       await this.#refreshClock();
@@ -235,7 +235,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
         before = await this.#measureBaseline('before', suite.baseline.seconds, null);
         this.#ledger?.setBaseline(before.power_w, before);
       }
-      let lastClock = Date.now();
+      let lastClock = this.#nowMs();
       let phase: Phase | null = null;
       if (suite.load !== 'sequential') {
         this.emit('phase', { phase: 'measure' });
@@ -247,9 +247,9 @@ export class Driver extends EventEmitter<DriverEventMap> {
         if (wanted !== phase) this.emit('phase', { phase: (phase = wanted) });
         await this.#waitWhilePaused();
         if (this.#stopped) break;
-        if (Date.now() - lastClock >= this.#o.clockRefreshMs) {
+        if (this.#nowMs() - lastClock >= this.#o.clockRefreshMs) {
           await this.#refreshClock();
-          lastClock = Date.now();
+          lastClock = this.#nowMs();
         }
         await this.#invokeWithRetries(seq, planned);
         this.#done++;
@@ -283,7 +283,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       status,
       error,
       exitCode,
-      endedAt: new Date().toISOString(),
+      endedAt: this.#isoNow(),
       invocations: this.#emitted,
       failed: this.#failed,
     };
@@ -314,8 +314,8 @@ export class Driver extends EventEmitter<DriverEventMap> {
       emitLine: (line) => {
         const outcome = outcomeOf(line);
         if (outcome === 'failed' && !line.warmup) this.#failed++;
-        if (outcome === 'failed' && Date.now() - lastErrorMs >= 1000) {
-          lastErrorMs = Date.now();
+        if (outcome === 'failed' && this.#nowMs() - lastErrorMs >= 1000) {
+          lastErrorMs = this.#nowMs();
           this.emit('error', { message: `${line.function} on ${line.runtime} (input ${line.input}): ${line.error ?? 'failed'}`, fatal: false, seq: line.seq });
         }
         this.#done++;
@@ -488,7 +488,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
 
   #emitProgress(): void {
     const total = Math.max(this.#done, this.#total());
-    const elapsed = Date.now() - this.#startedMs;
+    const elapsed = this.#nowMs() - this.#startedMs;
     const etaMs = this.#done > 0 ? Math.round((elapsed / this.#done) * (total - this.#done)) : null;
     this.emit('progress', { done: this.#done, total, failed: this.#failed, etaMs, paused: this.#paused });
   }
@@ -497,6 +497,15 @@ export class Driver extends EventEmitter<DriverEventMap> {
     while (this.#paused && !this.#stopped) {
       await new Promise<void>((resolve) => (this.#resume = resolve));
     }
+  }
+
+  /** The injected bench clock in ms: the driver reads no other clock (tests run it on a fake one). */
+  #nowMs(): number {
+    return this.#o.nowUs() / 1000;
+  }
+
+  #isoNow(): string {
+    return new Date(this.#nowMs()).toISOString();
   }
 
   /** A sleep that stop() cuts short. */

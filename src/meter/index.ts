@@ -1,5 +1,6 @@
 /** The meter package: what the console, the demo and the commands import. */
-export { openMeter, NoneMeter, type Meter } from './meter.js';
+export type { Meter } from './meter.js';
+export { openMeter, NoneMeter } from './open-meter.js';
 export { parseMeterSpec, type MeterSpec, type ModbusSpec } from './spec.js';
 export { Sampler, type SamplerOptions, type SamplerStats, type ReconnectInfo } from './sampler.js';
 export { startSimulatedPdu, type SimulatedPdu, type SimulatedPduOptions } from './simulated-pdu.js';

@@ -129,22 +129,37 @@ test('stop() twice aborts the invocation in flight: its line is recorded as abor
 });
 
 /** Runs `suiteText` against `client` with no meter; returns the lines and the non-fatal errors. */
-async function runPlain(suiteText: string, client = server.client): Promise<{ lines: InvocationLine[]; errors: string[]; status: string }> {
+async function runPlain(
+  suiteText: string,
+  client = server.client,
+  clock: () => number = nowUs,
+): Promise<{ lines: InvocationLine[]; errors: string[]; status: string; startedAt: string; endedAt: string }> {
   const driver = new Driver({
     suite: parseSuite(suiteText, null),
     client,
     runId: 'settle-test',
     health: { ok: true, version: 'test', arch: process.arch, runtimes: { wasm: true, component: false, docker: false, native: true } },
-    nowUs,
+    nowUs: clock,
     meter: null,
   });
   const lines: InvocationLine[] = [];
   const errors: string[] = [];
+  let startedAt = '';
+  driver.on('start', (e) => (startedAt = e.startedAt));
   driver.on('invocation', (line) => lines.push(line));
   driver.on('error', (e) => errors.push(e.message));
   const done = await driver.run();
-  return { lines, errors, status: done.status };
+  return { lines, errors, status: done.status, startedAt, endedAt: done.endedAt };
 }
+
+test('the driver takes time only from the injected clock: a bench clock 20 years back stamps everything', async () => {
+  const back = 20 * 365 * 86_400_000_000;
+  const { lines, startedAt, endedAt, status } = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 2\nfunctions:\n  - { name: factorial, inputs: [3] }\n', server.client, () => nowUs() - back);
+  assert.equal(status, 'completed');
+  const year = new Date().getUTCFullYear() - 20;
+  for (const iso of [startedAt, endedAt]) assert.ok([year - 1, year, year + 1].includes(new Date(iso).getUTCFullYear()), iso);
+  for (const l of lines) assert.ok(Math.abs(l.client.sent_us - (nowUs() - back)) < 600_000_000, 'sent_us on the injected clock');
+});
 
 test('settle auto (the default): each line records the settled wait and the runtime invoked before it', async () => {
   const { lines, errors } = await runPlain('name: s\nruntimes: [wasm, native]\nrepetitions: 2\nwarmup: 1\nfunctions:\n  - { name: factorial, inputs: [3] }\n');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openMeter } from '../../src/meter/meter.js';
+import { openMeter } from '../../src/meter/open-meter.js';
 import { startSimulatedPdu } from '../../src/meter/simulated-pdu.js';
 import { freePort } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { meterAttribution } from '../../src/console/energy.js';
 import { EnergyLedger } from '../../src/console/energy-ledger.js';
 import { estimateBaseline } from '../../src/meter/attribution.js';
 import { driftCaveat } from '../../src/meter/baseline-drift.js';
-import { openMeter } from '../../src/meter/meter.js';
+import { openMeter } from '../../src/meter/open-meter.js';
 import { Sampler } from '../../src/meter/sampler.js';
 import { startSimulatedPdu, type SimulatedPdu } from '../../src/meter/simulated-pdu.js';
 import type { Energy, EnergyLine, InvocationLine, Sample } from '../../src/protocol/results.js';

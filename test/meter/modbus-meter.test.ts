@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, MeterError, UsageError } from '../../src/errors.js';
-import { openMeter } from '../../src/meter/meter.js';
+import { openMeter } from '../../src/meter/open-meter.js';
 import { ModbusMeter } from '../../src/meter/modbus-meter.js';
 import { parseMeterSpec, type ModbusSpec } from '../../src/meter/spec.js';
 import { startSimulatedPdu } from '../../src/meter/simulated-pdu.js';

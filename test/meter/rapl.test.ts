@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MeterError } from '../../src/errors.js';
-import { openMeter } from '../../src/meter/meter.js';
+import { openMeter } from '../../src/meter/open-meter.js';
 import { counterDelta } from '../../src/meter/rapl-meter.js';
 
 // No RAPL here (VM): a powercap tree in a temp dir stands in for /sys/class/powercap.

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeterError } from '../../src/errors.js';
-import { openMeter } from '../../src/meter/meter.js';
+import { openMeter } from '../../src/meter/open-meter.js';
 import { ModbusMeter } from '../../src/meter/modbus-meter.js';
 import { Sampler, type ReconnectInfo } from '../../src/meter/sampler.js';
 import { parseMeterSpec, type ModbusSpec } from '../../src/meter/spec.js';

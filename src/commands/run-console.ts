@@ -1,23 +1,26 @@
 /**
  * One console run from a validated suite to its exit code: preflight (target, deployments, meter),
  * the run directory, the driver with its recorder and presenter (--ci printer or the lazily loaded
- * Ink UI) and the summary. Signals are the caller's (src/commands/flags.ts `stopOnSignals`). Used by `nebula console` and `nebula demo`.
+ * Ink UI) and the summary. The composition root of a console run: the only place that picks the
+ * presenter and loads the TUI (so src/console/ never imports src/tui/) and sets NODE_ENV for it.
+ * Signals are the caller's (./flags.ts `stopOnSignals`). Used by `nebula console`, `bench` and `demo`.
  */
 import type { Writable } from 'node:stream';
 import { TargetClient, parseTargetUrl } from '../client/target.js';
 import { nowUs } from '../clock.js';
 import { MeterError, UsageError, describeError } from '../errors.js';
-import { openMeter, type Meter } from '../meter/meter.js';
+import type { Meter } from '../meter/meter.js';
+import { openMeter } from '../meter/open-meter.js';
 import { Sampler } from '../meter/sampler.js';
-import { attachCiPrinter } from './ci-printer.js';
-import { Driver, type DriverMeter } from './driver.js';
-import { meterAttribution } from './energy.js';
-import { connectionsFor } from './load/stages.js';
-import { preflight } from './preflight.js';
-import { recordRun, type RunOutcome } from './recorder.js';
-import { RunDirectory, runIdFor } from './run-directory.js';
-import { renderOutcome } from './terminal-summary.js';
-import type { Suite } from './suite.js';
+import { attachCiPrinter } from '../console/ci-printer.js';
+import { Driver, type DriverMeter } from '../console/driver.js';
+import { meterAttribution } from '../console/energy.js';
+import { connectionsFor } from '../console/load/stages.js';
+import { preflight } from '../console/preflight.js';
+import { recordRun, type RunOutcome } from '../console/recorder.js';
+import { RunDirectory, runIdFor } from '../console/run-directory.js';
+import { renderOutcome } from '../console/terminal-summary.js';
+import type { Suite } from '../console/suite.js';
 import { escapeControl } from '../terminal-text.js';
 import { basename } from 'node:path';
 
