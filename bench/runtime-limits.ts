@@ -1,10 +1,10 @@
 /**
  * Replays the runtime attacks of docs/reliability.md ("Runtime limits") against a real server on
  * 127.0.0.1 and prints what held: abandoned calls, a native function that escapes with setsid(),
- * a wasm table bomb. Run it from a checkout of any commit to compare (the functions are the test
+ * a wasm table bomb, a 1 GiB memory hog at a 64 MiB cap on every runtime. Run it from a checkout of any commit to compare (the functions are the test
  * fixtures, built with clang/gcc):
  *
- *   node --import tsx bench/runtime-limits.ts [--only abandoned|setsid|tables]
+ *   node --import tsx bench/runtime-limits.ts [--only abandoned|setsid|tables|memory]
  */
 import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,9 +36,19 @@ function call(base: string, method: string, path: string, body: Uint8Array | str
   });
 }
 
-async function withServer<T>(options: { timeoutMs: number; workers?: number }, fn: (url: string, close: () => Promise<void>) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  options: { timeoutMs: number; workers?: number; maxMemoryMb?: number; docker?: boolean },
+  fn: (url: string, close: () => Promise<void>) => Promise<T>,
+): Promise<T> {
   const storeDir = await mkdtemp(join(tmpdir(), 'nebula-bench-'));
-  const server = await startServer({ storeDir, port: 0, docker: false, workers: options.workers ?? 2, timeoutMs: options.timeoutMs });
+  const server = await startServer({
+    storeDir,
+    port: 0,
+    docker: options.docker ?? false,
+    workers: options.workers ?? 2,
+    timeoutMs: options.timeoutMs,
+    ...(options.maxMemoryMb ? { maxMemoryMb: options.maxMemoryMb } : {}),
+  });
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) await server.close();
@@ -121,7 +131,25 @@ async function tables(): Promise<void> {
   });
 }
 
+/** A hog that allocates and touches 1 GiB in 1 MiB blocks, at a 64 MiB cap, on each runtime (docker when an engine answers). */
+async function memory(): Promise<void> {
+  await withServer({ timeoutMs: 30_000, maxMemoryMb: 64, docker: true }, async (url) => {
+    await call(url, 'PUT', '/functions/bl-hog/wasm', await fixtureBytes('hog', 'wasm'));
+    await call(url, 'PUT', '/functions/bl-hog/native', await fixtureBytes('hog', 'native'));
+    await call(url, 'PUT', '/functions/bl-echo/native', await fixtureBytes('echo', 'native'));
+    for (const runtime of ['wasm', 'native', 'docker']) {
+      const r = await call(url, 'POST', `/functions/bl-hog/invoke?runtime=${runtime}`, '1024');
+      const result = (r.status === 200 ? JSON.parse(r.body) : {}) as { ok?: boolean; error?: string; output?: string; stderr?: string };
+      const held = /held (\d+) MiB/.exec(result.output ?? '')?.[1] ?? /after (\d+) MiB/.exec(result.stderr ?? '')?.[1] ?? '?';
+      const probe = await call(url, 'POST', `/functions/bl-echo/invoke?runtime=${runtime === 'wasm' ? 'native' : runtime}`, 'x');
+      console.log(`memory ${runtime}: ${r.status} ok:${result.ok} held ${held} MiB; error ${r.status === 200 ? JSON.stringify(result.error ?? '-') : r.body.slice(0, 120)}; next call ${probe.status}`);
+    }
+    await call(url, 'DELETE', '/functions/bl-hog', '');
+    await call(url, 'DELETE', '/functions/bl-echo', '');
+  });
+}
+
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-for (const [name, scenario] of Object.entries({ abandoned, setsid, tables })) {
+for (const [name, scenario] of Object.entries({ abandoned, setsid, tables, memory })) {
   if (!only || only === name) await scenario();
 }
