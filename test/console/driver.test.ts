@@ -180,7 +180,8 @@ test('settle as a number pauses that long before each invocation; settle: 0 reco
   const paused = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 2\nsettle: 40\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
   for (const line of paused.lines) {
     assert.equal(line.settle?.settled, null);
-    assert.ok((line.settle?.waited_us ?? 0) >= 40_000, `waited ${line.settle?.waited_us} µs of 40 ms`);
+    // libuv times in whole ms from a cached loop time, so a 40 ms timer may fire up to ~1 ms early.
+    assert.ok((line.settle?.waited_us ?? 0) >= 38_000, `waited ${line.settle?.waited_us} µs of 40 ms`);
   }
   const off = await runPlain('name: s\nruntimes: [wasm]\nrepetitions: 2\nsettle: 0\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
   assert.deepEqual(off.lines.map((l) => l.settle), [undefined, undefined]);
