@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { TargetClient } from '../src/client/target.js';
 import { measureAnchor } from '../src/clock.js';
 import { startServer } from '../src/server/index.js';
-import { capMemory } from '../src/server/runtimes/wasm/module.js';
+import { capMemory } from '../src/server/host/wasm-binary.js';
 import { OutputBuffer } from '../src/server/host/output-buffer.js';
 import { createWasiHost, runInstance } from '../src/server/runtimes/wasm/wasi.js';
 import { median, quantile } from '../src/report/stats.js';

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RuntimeError } from '../../src/server/host/errors.js';
 import { validateElf } from '../../src/server/runtimes/native/elf.js';
-import { capMemory, prepareWasm } from '../../src/server/runtimes/wasm/module.js';
+import { capMemory } from '../../src/server/host/wasm-binary.js';
+import { prepareWasm } from '../../src/server/runtimes/wasm/module.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
 
 /** A tiny module: (memory <min> [max]) exported as "memory", plus an empty exported _start. */

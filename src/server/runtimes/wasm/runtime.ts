@@ -10,7 +10,8 @@ import { sha256 } from '../../host/digest.js';
 import { atMemoryCap, memoryCapReached, notDeployed } from '../../host/errors.js';
 import type { ArtifactMeta, HostContext, Invocation, Loaded, RawRun, Runtime, Staged, StoredFunction } from '../../host/runtime.js';
 import { WorkerPool, workerScript } from '../../host/worker-pool.js';
-import { checkWasmHeader, prepareWasm } from './module.js';
+import { checkWasmHeader } from '../../host/wasm-binary.js';
+import { prepareWasm } from './module.js';
 
 export interface WasmMeta extends ArtifactMeta {
   bytes: number;
