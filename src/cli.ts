@@ -84,7 +84,8 @@ function buildProgram(): Command {
     .addOption(targetOption('the nebula serve to deploy to').default(DEFAULT_TARGET))
     .addOption(tokenOption())
     .option('--name <name>', 'function name for artifact files (or a single function directory)')
-    .option('--no-native', 'upload only the .wasm of function directories')
+    .option('--no-native', 'upload no native executables from function directories (and so no docker image)')
+    .option('--no-component', 'upload no WASI 0.2 components from function directories')
     .action(async (paths: string[], opts) => run(async () => (await import('./commands/deploy.js')).deployCommand(paths, opts)));
 
   program

@@ -1,5 +1,5 @@
 /**
- * `nebula deploy [paths...] --target URL [--token T] [--name N] [--no-native]`: function directories
+ * `nebula deploy [paths...] --target URL [--token T] [--name N] [--no-native] [--no-component]`: function directories
  * (what `nebula build` made) or artifact files; one line per uploaded artifact on stderr.
  */
 import { resolveFunctionDirs } from '../build/index.js';
@@ -12,6 +12,7 @@ export interface DeployFlags {
   token?: string;
   name?: string;
   native?: boolean;
+  component?: boolean;
 }
 
 export async function deployCommand(paths: string[], opts: DeployFlags): Promise<number> {
@@ -22,6 +23,7 @@ export async function deployCommand(paths: string[], opts: DeployFlags): Promise
   try {
     const report = await deployFunctions(client, targets, {
       native: opts.native !== false,
+      component: opts.component !== false,
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       onProgress: printProgress,
     });
@@ -37,5 +39,5 @@ export async function deployCommand(paths: string[], opts: DeployFlags): Promise
 function printProgress(event: DeployEvent): void {
   if (event.type !== 'deployed') return;
   const size = `${(event.bytes / 1024).toFixed(1)} KiB`.padStart(10);
-  process.stderr.write(`${event.name.padEnd(22)} ${event.kind.padEnd(6)} ${size}  ${event.path}  (${Math.round(event.ms)} ms)\n`);
+  process.stderr.write(`${event.name.padEnd(22)} ${event.kind.padEnd(9)} ${size}  ${event.path}  (${Math.round(event.ms)} ms)\n`);
 }

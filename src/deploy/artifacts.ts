@@ -8,8 +8,12 @@ import { FUNCTION_NAME } from '../protocol/api.js';
 /** ELF e_machine values of the architectures Nebula builds for. */
 const ELF_ARCH: Record<number, string> = { 62: 'x64', 183: 'arm64' };
 
-/** Kind of an artifact by its magic: `\0asm` → wasm, `\x7fELF` → native, ustar tar → docker (docker save). */
+/**
+ * Kind of an artifact by its magic: `\0asm` with version 1 → wasm (a core module), with version 0x0d
+ * layer 1 → component (WASI 0.2), `\x7fELF` → native, ustar tar → docker (docker save).
+ */
 export function detectKind(bytes: Buffer): ArtifactKind | undefined {
+  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x0061736d) return bytes.readUInt32LE(4) === 0x0001000d ? 'component' : 'wasm';
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x0061736d) return 'wasm';
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x7f454c46) return 'native';
   if (bytes.length >= 263 && bytes.subarray(257, 262).toString('latin1') === 'ustar') return 'docker';
@@ -38,7 +42,7 @@ export function classifyArtifact(file: string, bytes: Buffer): { kind: ArtifactK
   const kind = detectKind(body);
   if (kind === undefined || (kind !== 'docker' && body !== bytes)) {
     throw new UsageError(`${file} is not an artifact Nebula can deploy`, {
-      hint: 'Pass a WebAssembly module (.wasm, starts with \\0asm), a static ELF executable, or an image archive from `docker save IMAGE -o image.tar`.',
+      hint: 'Pass a WebAssembly module or component (.wasm, starts with \\0asm), a static ELF executable, or an image archive from `docker save IMAGE -o image.tar`.',
     });
   }
   return { kind, body };
@@ -49,7 +53,7 @@ export function classifyArtifact(file: string, bytes: Buffer): { kind: ArtifactK
  * -x64/-arm64 suffix `nebula build` gives native executables. Names the --name flag when it is not valid.
  */
 export function nameFromFile(file: string, kind: ArtifactKind): string {
-  let name = path.basename(file).replace(/\.(wasm|tar\.gz|tgz|tar)$/i, '');
+  let name = path.basename(file).replace(/(\.component)?\.(wasm)$|\.(tar\.gz|tgz|tar)$/i, '');
   if (kind === 'native') name = name.replace(/-(x64|arm64|amd64|aarch64)$/, '');
   if (!FUNCTION_NAME.test(name)) {
     throw new UsageError(`cannot take a function name from the file name "${path.basename(file)}" ("${name}" is not valid)`, {

@@ -16,6 +16,8 @@ export { classifyArtifact, detectKind, elfArch, nameFromFile } from './artifacts
 export interface DeployOptions {
   /** Also upload each function directory's native executable (default true; the server builds the docker image from it). */
   native?: boolean;
+  /** Also upload each function directory's WASI 0.2 component (default true). */
+  component?: boolean;
   /** Function name for artifact files, or for a single function directory. */
   name?: string;
   onProgress?: (event: DeployEvent) => void;
@@ -117,6 +119,7 @@ async function planDirectory(dir: string, health: Health, options: DeployOptions
     });
   }
   uploads.push({ name, kind: 'wasm', path: paths.wasm, body: wasm });
+  if (options.component ?? true) await planComponent(name, paths.component, health, notes, uploads);
   if (!wantNative) return uploads;
   if (!arch.success || !health.runtimes.native) {
     notes.push(`${name}: native executable not uploaded: the target (${health.arch}) runs no native executables`);
@@ -132,6 +135,20 @@ async function planDirectory(dir: string, health: Health, options: DeployOptions
   checkElfArch(paths.native, native, arch.data);
   uploads.push({ name, kind: 'native', path: paths.native, body: native });
   return uploads;
+}
+
+/** Adds a directory's component to `uploads` when the target runs components; notes why not otherwise. */
+async function planComponent(name: string, file: string, health: Health, notes: string[], uploads: Upload[]): Promise<void> {
+  if (!health.runtimes.component) {
+    notes.push(`${name}: component not uploaded: the target runs no WASI 0.2 components (${health.unavailable?.component ?? 'older nebula serve'})`);
+    return;
+  }
+  const component = await readIfExists(file);
+  if (component === undefined) {
+    notes.push(`${name}: no component (${file}); build one with nebula build (without --no-component)`);
+    return;
+  }
+  uploads.push({ name, kind: 'component', path: file, body: component });
 }
 
 /** An artifact file's upload: kind by magic, name from --name or the file name. */

@@ -162,7 +162,7 @@ export class FunctionStore {
       for (const [r, s] of staged) next[r.name] = s.meta;
       this.#dropStale(next);
       await this.#writeMeta(fn, next);
-      for (const [, s] of staged) s.commit?.();
+      for (const [, s] of staged) s.commit?.(fn);
       for (const r of this.#runtimes) {
         const old = before[r.name];
         if (old && !same(old, next[r.name])) r.forget(name, old);

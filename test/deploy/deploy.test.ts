@@ -68,37 +68,62 @@ async function closedPort(): Promise<number> {
 }
 
 describe('deploying function directories', () => {
-  test('deployFunctions uploads the .wasm and the native executable for the target arch, which then answer', async () => {
+  test('deployFunctions uploads the .wasm, the component and the native executable for the target arch, which then answer', async () => {
     const events: DeployEvent[] = [];
     const report = await deployFunctions(server.client, [factorialDir], { onProgress: (e) => events.push(e) });
     assert.equal(report.arch, arch);
     assert.deepEqual(report.notes, []);
     assert.deepEqual(
       report.functions.map((fn) => [fn.name, fn.artifacts.map((a) => [a.kind, path.relative(factorialDir, a.path)])]),
-      [[FN, [['wasm', `${FN}.wasm`], ['native', `build/${FN}-${arch}`]]]],
+      [[FN, [['wasm', `${FN}.wasm`], ['component', `${FN}.component.wasm`], ['native', `build/${FN}-${arch}`]]]],
     );
-    assert.deepEqual(events.map((e) => `${e.type} ${e.kind}`), ['upload wasm', 'deployed wasm', 'upload native', 'deployed native']);
+    assert.deepEqual(events.map((e) => `${e.type} ${e.kind}`), [
+      'upload wasm',
+      'deployed wasm',
+      'upload component',
+      'deployed component',
+      'upload native',
+      'deployed native',
+    ]);
 
     const [listed] = (await server.client.listFunctions()).filter((fn) => fn.name === FN);
     assert.equal(listed?.artifacts.wasm?.sha256, await sha256(path.join(factorialDir, `${FN}.wasm`)));
     assert.deepEqual([listed?.artifacts.native?.sha256, listed?.artifacts.native?.arch], [await sha256(path.join(factorialDir, 'build', `${FN}-${arch}`)), arch]);
 
-    for (const runtime of ['wasm', 'native'] as const) {
+    assert.equal(listed?.artifacts.component?.sha256, await sha256(path.join(factorialDir, `${FN}.component.wasm`)));
+    for (const runtime of ['wasm', 'component', 'native'] as const) {
       const result = await server.client.invoke(FN, '170', runtime);
       assert.deepEqual([result.ok, result.output, result.start_source], [true, '7.257415615307994e+306', 'function'], runtime);
     }
   });
 
-  test('nebula deploy DIR --no-native uploads only the module and prints one line per artifact', async () => {
+  test('nebula deploy DIR --no-native --no-component uploads only the module and prints one line per artifact', async () => {
     const dir = path.join(tmp, 'wasm-only', 'factorial-wasm');
     await mkdir(dir, { recursive: true });
     await copyFile(path.join(factorialDir, `${FN}.wasm`), path.join(dir, 'factorial-wasm.wasm'));
-    const out = await nebula('deploy', dir, '--no-native', '--target', server.url);
+    const out = await nebula('deploy', dir, '--no-native', '--no-component', '--target', server.url);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout, '');
     assert.match(out.stderr, /^factorial-wasm +wasm +\d+\.\d KiB {2}.*factorial-wasm\.wasm {2}\(\d+ ms\)\ndeployed 1 function to http:\/\/127\.0\.0\.1:\d+ \((x64|arm64)\)\n$/);
     const [listed] = (await server.client.listFunctions()).filter((fn) => fn.name === 'factorial-wasm');
     assert.deepEqual(Object.keys(listed?.artifacts ?? {}), ['wasm']);
+  });
+
+  test('a component file is deployed by its magic and named without .component.wasm; a directory without one gets a note', async () => {
+    const dir = path.join(tmp, 'component-file');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, 'fact-comp.component.wasm');
+    await copyFile(path.join(factorialDir, `${FN}.component.wasm`), file);
+    const report = await deployFunctions(server.client, [file]);
+    assert.deepEqual(report.functions.map((fn) => [fn.name, fn.artifacts.map((a) => a.kind)]), [['fact-comp', ['component']]]);
+    assert.equal((await server.client.invoke('fact-comp', '20', 'component')).output, '2.43290200817664e+18');
+
+    const bare = path.join(tmp, 'no-component', 'no-comp');
+    await mkdir(bare, { recursive: true });
+    await copyFile(path.join(factorialDir, `${FN}.wasm`), path.join(bare, 'no-comp.wasm'));
+    const out = await nebula('deploy', bare, '--no-native', '--target', server.url);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /note: no-comp: no component \(.*no-comp\.component\.wasm\); build one with nebula build/);
   });
 
   test('a directory without its native build fails before uploading anything, naming nebula build --arch', async () => {

@@ -1,6 +1,7 @@
 /**
- * The four benchmark functions give the right answer, byte for byte the same as a wasm module and as a
- * static native executable, on every input the thesis swept (1127 inputs), and refuse malformed input.
+ * The four benchmark functions give the right answer, byte for byte the same as a wasm module, as a
+ * WASI 0.2 component and as a static native executable, on every input the thesis swept (1127
+ * inputs), and refuse malformed input.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,18 +73,21 @@ async function viaServer(name: string, input: string, runtime: Runtime): Promise
   };
 }
 
-/** Both builds of one function on one input: the native executable and the wasm module on the server. */
-async function runBoth(name: string, input: string): Promise<{ native: Outcome; wasm: Outcome }> {
-  return { native: await viaNative(name, input), wasm: await viaServer(name, input, 'wasm') };
+/** Every build of one function on one input: the native executable, the wasm module and the component on the server. */
+async function runAll(name: string, input: string): Promise<{ native: Outcome; wasm: Outcome; component: Outcome }> {
+  return { native: await viaNative(name, input), wasm: await viaServer(name, input, 'wasm'), component: await viaServer(name, input, 'component') };
 }
 
-describe('every input of the thesis sweeps gives the reference answer, identical as wasm and as native', () => {
+/** The exit code a runtime reports for `code`: WASI 0.2's exit carries only success (0) or failure (1). */
+const exitAs = (runtime: string, code: number): number => (runtime === 'component' && code !== 0 ? 1 : code);
+
+describe('every input of the thesis sweeps gives the reference answer, identical as wasm, component and native', () => {
   for (const sweep of SWEEPS) {
     test(`${sweep.name}: ${sweep.inputs.length} inputs ${sweep.inputs[0]}..${sweep.inputs.at(-1)}`, async () => {
       const mismatches: string[] = [];
       for (const n of sweep.inputs) {
         const want = `${sweep.expected(n)}\n`;
-        const got = await runBoth(sweep.name, `${n}\n`);
+        const got = await runAll(sweep.name, `${n}\n`);
         for (const [runtime, out] of Object.entries(got)) {
           if (out.code !== 0 || out.stdout !== want) {
             mismatches.push(`${runtime} ${n}: exit ${out.code}, stdout ${JSON.stringify(out.stdout)}, want ${JSON.stringify(want)}`);
@@ -114,11 +118,11 @@ describe('known values', () => {
     ['prime-number', '10000', '104729'],
   ];
   for (const [name, input, want] of cases) {
-    test(`${name}(${input}) = ${want} as wasm and as native`, async () => {
-      const got = await runBoth(name, `${input}\n`);
-      assert.deepEqual([got.native.code, got.native.stdout], [0, `${want}\n`]);
-      assert.deepEqual([got.wasm.code, got.wasm.stdout], [0, `${want}\n`]);
-      assert.ok(got.native.startedByFunction && got.wasm.startedByFunction);
+    test(`${name}(${input}) = ${want} as wasm, component and native`, async () => {
+      const got = await runAll(name, `${input}\n`);
+      for (const [runtime, out] of Object.entries(got)) {
+        assert.deepEqual([out.code, out.stdout, out.startedByFunction], [0, `${want}\n`, true], runtime);
+      }
     });
   }
 });
@@ -126,9 +130,10 @@ describe('known values', () => {
 describe('input framing', () => {
   test('a CRLF line, surrounding blanks and a missing newline all read as the number', async () => {
     for (const input of ['30\r\n', ' 30\t\n', '30', '30\nignored second line\n']) {
-      const got = await runBoth('fibonacci-recursive', input);
+      const got = await runAll('fibonacci-recursive', input);
       assert.equal(got.native.stdout, '832040\n', JSON.stringify(input));
       assert.equal(got.wasm.stdout, '832040\n', JSON.stringify(input));
+      assert.equal(got.component.stdout, '832040\n', JSON.stringify(input));
     }
   });
 
@@ -143,6 +148,8 @@ describe('input framing', () => {
     assert.ok(us >= before - 1_000_000 && us <= after + 1_000_000, `${us} not in [${before}, ${after}]`);
     const wasm = await viaServer('factorial', '3\n', 'wasm');
     assert.equal(wasm.startedByFunction, true, 'the server found the nebula-start line of the wasm build');
+    const component = await viaServer('factorial', '3\n', 'component');
+    assert.equal(component.startedByFunction, true, 'the server found the nebula-start line of the component');
   });
 
   test('the last line on stderr is nebula-end, after the start stamp, on every path out (malformed input too)', async () => {
@@ -173,10 +180,10 @@ describe('malformed input exits non-zero with a message on stderr and nothing on
     test(`${name}: letters, sign, empty, fractions, huge numbers, above the range, an over-long line`, async () => {
       const inputs = [...malformed, limits[name] as string, 'x'.repeat(70_000)];
       for (const input of inputs) {
-        const got = await runBoth(name, input);
+        const got = await runAll(name, input);
         for (const [runtime, out] of Object.entries(got)) {
           const label = `${runtime} ${JSON.stringify(input.slice(0, 30))}`;
-          assert.equal(out.code, 2, label);
+          assert.equal(out.code, exitAs(runtime, 2), label);
           assert.equal(out.stdout, '', label);
           assert.ok(out.startedByFunction, label);
           assert.match(out.message, input.length > 65535 ? /^input longer than 65535 bytes\n$/ : new RegExp(`^${name}: input must be a whole number from 0 to \\d+, got "`), label);

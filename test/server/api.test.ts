@@ -23,7 +23,7 @@ function assertOrdered(r: InvocationResult): void {
   assert.equal(m.total_us, m.ended_us - m.received_us);
 }
 
-describe('nebula serve HTTP API (wasm and native, no docker)', () => {
+describe('nebula serve HTTP API (wasm, component and native, no docker)', () => {
   let t: TestServer;
   const fixtures: FixtureName[] = ['echo', 'trap', 'loop', 'fail', 'hog', 'nostart', 'clock'];
 
@@ -31,6 +31,7 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     t = await startTestServer({ docker: false, timeoutMs: 1500, maxMemoryMb: 32, maxInputBytes: 1024, maxArtifactBytes: 2 * 1024 * 1024 });
     for (const name of fixtures) {
       await t.client.putArtifact(name, 'wasm', await fixtureBytes(name, 'wasm'));
+      await t.client.putArtifact(name, 'component', await fixtureBytes(name, 'component'));
       if (name !== 'hog') await t.client.putArtifact(name, 'native', await fixtureBytes(name, 'native'));
     }
   });
@@ -38,13 +39,13 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     await t.close();
   });
 
-  test('GET /healthz reports wasm and native, component false, docker false with a reason', async () => {
+  test('GET /healthz reports wasm, component and native, docker false with a reason', async () => {
     const health = await t.client.health();
     assert.equal(health.ok, true);
     assert.equal(health.arch, process.arch);
-    assert.deepEqual(health.runtimes, { wasm: true, component: false, docker: false, native: true });
+    assert.deepEqual(health.runtimes, { wasm: true, component: true, docker: false, native: true });
     assert.match(health.unavailable?.docker ?? '', /disabled/);
-    assert.match(health.unavailable?.component ?? '', /later issue/);
+    assert.equal(health.unavailable?.component, undefined);
   });
 
   test('GET /time answers the server clock in µs since the epoch', async () => {
@@ -66,7 +67,7 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     assert.equal(echo.artifacts.docker, undefined);
   });
 
-  for (const runtime of ['wasm', 'native'] as const) {
+  for (const runtime of ['wasm', 'component', 'native'] as const) {
     test(`${runtime}: echo returns its input as output, exit 0, start_source function, ordered stamps`, async () => {
       const r = await t.client.invoke('echo', 'hello nebula', runtime);
       assert.equal(r.output, 'hello nebula');
@@ -99,9 +100,11 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
 
     test(`${runtime}: a non-zero exit is 200 with ok:false, exit_code 3, error and stderr`, async () => {
       const r = await t.client.invoke('fail', 'x', runtime);
+      // WASI 0.2's exit carries only success or failure: exit(3) reaches the host as 1.
+      const code = runtime === 'component' ? 1 : 3;
       assert.equal(r.ok, false);
-      assert.equal(r.exit_code, 3);
-      assert.equal(r.error, 'exited with code 3');
+      assert.equal(r.exit_code, code);
+      assert.equal(r.error, `exited with code ${code}`);
       assert.equal(r.output, 'partial output');
       assert.equal(r.stderr, 'failing on purpose: x\n');
       assertOrdered(r);
@@ -111,9 +114,10 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
       const r = await t.client.invoke('trap', 'now', runtime);
       assert.equal(r.ok, false);
       assert.equal(r.output, 'before trap now');
-      if (runtime === 'wasm') {
+      if (runtime !== 'native') {
         assert.equal(r.exit_code, null);
-        assert.match(r.error ?? '', /^RuntimeError: unreachable/);
+        // V8 says "unreachable"; jco's glue rewords the same trap ("wasm `unreachable` instruction executed").
+        assert.match(r.error ?? '', /^RuntimeError: .*unreachable/);
       } else {
         assert.equal(r.exit_code, 128 + 4);
         assert.equal(r.error, 'terminated by SIGILL');
@@ -139,13 +143,17 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     });
   }
 
-  test('wasm: a memory hog fails to allocate at the cap (ok:false, exit 4) instead of growing', async () => {
-    const r = await t.client.invoke('hog', '', 'wasm');
-    assert.equal(r.ok, false);
-    assert.equal(r.exit_code, 4);
-    const held = Number(/after (\d+) MiB/.exec(r.stderr ?? '')?.[1]);
-    assert.ok(held < 32, `held ${held} MiB with a 32 MiB cap`);
-  });
+  for (const runtime of ['wasm', 'component'] as const) {
+    test(`${runtime}: a memory hog fails to allocate at the cap (ok:false) instead of growing, and the next call works`, async () => {
+      const r = await t.client.invoke('hog', '', runtime);
+      assert.equal(r.ok, false);
+      // exit(4); WASI 0.2 reports any failing exit as 1.
+      assert.equal(r.exit_code, runtime === 'component' ? 1 : 4);
+      const held = Number(/after (\d+) MiB/.exec(r.stderr ?? '')?.[1]);
+      assert.ok(held < 32, `held ${held} MiB with a 32 MiB cap`);
+      assert.equal((await t.client.invoke('echo', 'after the hog', runtime)).output, 'after the hog');
+    });
+  }
 
   test('invoking an unknown function is 404, a missing artifact is 404 naming the PUT', async () => {
     const unknown = await rawRequest(t.url, 'POST', '/functions/no-such-fn/invoke?runtime=wasm', '1');
@@ -167,10 +175,19 @@ describe('nebula serve HTTP API (wasm and native, no docker)', () => {
     assert.equal(errorCode(r), 'bad-runtime');
   });
 
-  test('the component runtime answers 503 saying it is not available yet', async () => {
-    const r = await rawRequest(t.url, 'POST', '/functions/echo/invoke?runtime=component', 'x');
-    assert.equal(r.status, 503);
-    assert.equal(errorCode(r), 'runtime-unavailable');
+  test('component: a core module, a truncated component or junk is refused with 422 naming what to do', async () => {
+    const core = await rawRequest(t.url, 'PUT', '/functions/bad/component', await fixtureBytes('echo', 'wasm'));
+    assert.equal(core.status, 422);
+    assert.match(core.text, /core wasm module, not a WASI 0.2 component.*PUT \/functions\/\{name\}\/wasm/);
+    const component = await fixtureBytes('echo', 'component');
+    const truncated = await rawRequest(t.url, 'PUT', '/functions/bad/component', component.subarray(0, component.length / 2));
+    assert.equal(truncated.status, 422);
+    assert.match(truncated.text, /not a valid WASI 0.2 component/);
+    const junk = await rawRequest(t.url, 'PUT', '/functions/bad/component', Buffer.from('#!/bin/sh\necho hi\n'));
+    assert.equal(junk.status, 422);
+    assert.match(junk.text, /missing the \\\\0asm header/);
+    const list = await t.client.listFunctions();
+    assert.equal(list.find((f) => f.name === 'bad'), undefined, 'nothing stored for a refused upload');
   });
 
   test('docker disabled: invoking docker answers 503 docker-unavailable', async () => {

@@ -93,8 +93,8 @@ export interface Staged<M extends ArtifactMeta> {
   meta: M;
   /** Files for the function's folder, each written atomically before meta.json. */
   files?: readonly StagedFile[];
-  /** Installs in-memory state (a compiled module) once the store holds the artifact. */
-  commit?(): void;
+  /** Installs in-memory state (a compiled module) once the store holds the artifact in `fn.dir`. */
+  commit?(fn: StoredFunction): void;
 }
 
 /** What loading a stored artifact at start-up found: the meta to keep (corrected) and why it changed. */

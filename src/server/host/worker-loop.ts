@@ -73,7 +73,9 @@ export async function serveWorker<A, E>(create: (clocks: GuestClocks) => GuestHa
       const outcome = handler.run(entry, msg.input, msg.maxOutputBytes, () => {
         readyUs = nowUs();
       });
-      reply(msg.id, readyUs, outcome instanceof Promise ? await outcome : outcome);
+      // Await before reading readyUs: an async handler stamps it after this line starts.
+      const settled = outcome instanceof Promise ? await outcome : outcome;
+      reply(msg.id, readyUs, settled);
     }
   }
 }

@@ -113,6 +113,11 @@ export class WorkerPool<A> {
     return this.#slots.length;
   }
 
+  /** The runtime's name in messages. */
+  get what(): string {
+    return this.#options.what;
+  }
+
   /** Workers terminated (timeout, cancel, out of memory) whose threads have not exited yet. */
   get stopping(): number {
     return this.#stopping.size;

@@ -5,9 +5,9 @@
  */
 import type { Runtime as RuntimeName } from '../../protocol/api.js';
 import type { HostContext, Runtime } from '../host/runtime.js';
+import { ComponentRuntime } from './component/runtime.js';
 import { DockerRuntime, type DockerSettings } from './docker/runtime.js';
 import { NativeRuntime } from './native/runtime.js';
-import { unavailableRuntime } from './unavailable.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 export type Registry = Readonly<Record<RuntimeName, Runtime>>;
@@ -21,7 +21,7 @@ export interface RuntimeSettings {
 export function createRuntimes(host: HostContext, settings: RuntimeSettings): Registry {
   return {
     wasm: new WasmRuntime(host),
-    component: unavailableRuntime('component', 'WASI 0.2 components are not supported yet (a later issue)'),
+    component: new ComponentRuntime(host),
     docker: new DockerRuntime(host, settings.docker),
     native: new NativeRuntime(host),
   };
