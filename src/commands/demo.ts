@@ -5,11 +5,12 @@
  * (the TUI on a terminal, --ci otherwise), and cleans up everything it started, also on Ctrl-C.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetClient } from '../client/target.js';
+import { deployFunctions } from '../deploy/index.js';
 import { runConsole } from './run-console.js';
 import { thresholdLabel } from '../console/thresholds.js';
 import { loadSuite, withoutRuntime, type Suite } from '../console/suite.js';
@@ -63,19 +64,20 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
     }
 
     const arch = hostArch();
-    const wantNative = suite.functions.some((f) => f.runtimes.includes('native') || f.runtimes.includes('docker'));
+    const wantNative = arch !== undefined && suite.functions.some((f) => f.runtimes.includes('native') || f.runtimes.includes('docker'));
+    const wantComponent = suite.functions.some((f) => f.runtimes.includes('component'));
     const client = new TargetClient(server.url, { timeoutMs: 300_000 });
     cleanups.push(() => client.close());
     for (const fn of suite.functions) {
       const dir = join(bundledFunctionsDir(), fn.name);
       const paths = artifactPaths(dir, arch ?? 'x64');
-      if (!existsSync(paths.wasm) || (wantNative && arch && !existsSync(paths.native))) {
+      if (!existsSync(paths.wasm) || (wantNative && !existsSync(paths.native)) || (wantComponent && !existsSync(paths.component))) {
         say(`building ${fn.name}…`);
-        await buildFunctions([dir], { native: wantNative && arch !== undefined });
+        await buildFunctions([dir], { native: wantNative, component: wantComponent });
       }
       check();
-      await client.putArtifact(fn.name, 'wasm', await readFile(paths.wasm));
-      if (wantNative && existsSync(paths.native)) await client.putArtifact(fn.name, 'native', await readFile(paths.native));
+      const report = await deployFunctions(client, [dir], { native: wantNative, component: wantComponent });
+      for (const note of report.notes) say(note);
       say(`deployed ${fn.name}`);
       check();
     }

@@ -64,7 +64,7 @@ export function LoadLine({ state }: { state: UiState }): React.JSX.Element | nul
 }
 
 /** Column widths of the live table: 76 characters, so it fits an 80-column terminal. */
-const COL = { fn: 21, runtime: 8, n: 5, startup: 11, total: 11, energy: 13, errors: 7 } as const;
+const COL = { fn: 20, runtime: 10, n: 5, startup: 11, total: 11, energy: 13, errors: 7 } as const;
 
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);

@@ -122,7 +122,7 @@ test('the bundled suites validate; default.yaml is the thesis sweep', async () =
     ],
   );
   const quick = await loadSuite('suites/quick.yaml');
-  assert.deepEqual(quick.runtimes, ['wasm', 'docker', 'native']);
+  assert.deepEqual(quick.runtimes, ['wasm', 'component', 'docker', 'native']);
   assert.equal(quick.functions.length, 4);
   const pi = await loadSuite('suites/pi-energy.yaml');
   assert.ok(pi.baseline && pi.baseline.seconds > 0 && pi.baseline.after);

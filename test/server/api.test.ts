@@ -409,6 +409,7 @@ describe('limits, auth and the store', () => {
     const first = await startTestServer({ docker: false });
     await first.client.putArtifact('echo', 'wasm', await fixtureBytes('echo', 'wasm'));
     await first.client.putArtifact('echo', 'native', await fixtureBytes('echo', 'native'));
+    await first.client.putArtifact('echo', 'component', await fixtureBytes('echo', 'component'));
     const listed = await first.client.listFunctions();
     await first.close({ keepStore: true });
     const second = await startTestServer({ docker: false, storeDir: first.storeDir });
@@ -416,6 +417,7 @@ describe('limits, auth and the store', () => {
       assert.deepEqual(await second.client.listFunctions(), listed);
       assert.equal((await second.client.invoke('echo', 'again', 'wasm')).output, 'again');
       assert.equal((await second.client.invoke('echo', 'again', 'native')).output, 'again');
+      assert.equal((await second.client.invoke('echo', 'again', 'component')).output, 'again');
       const stored = await readFile(join(first.storeDir, 'echo', 'module.wasm'));
       assert.deepEqual(stored, await readFile(await buildFixture('echo', 'wasm')));
     } finally {

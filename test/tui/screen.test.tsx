@@ -12,7 +12,7 @@ function stateWithRun(): UiState {
   let s = reduce(initialState(), {
     type: 'batch',
     actions: [
-      { type: 'start', suite: 'quick', runId: 'quick-20250101-120000', target: 'http://127.0.0.1:3090', health: { ok: true, version: '0.1.0', arch: 'x64', runtimes: { wasm: true, component: false, docker: true, native: true } }, meter: 'simulated meter', total: 20, dir: '/r' },
+      { type: 'start', suite: 'quick', runId: 'quick-20250101-120000', target: 'http://127.0.0.1:3090', health: { ok: true, version: '0.1.0', arch: 'x64', runtimes: { wasm: true, component: true, docker: true, native: true } }, meter: 'simulated meter', total: 20, dir: '/r' },
       { type: 'clock', offsetUs: 12, uncertaintyUs: 40 },
       { type: 'phase', phase: 'measure', seconds: null, atMs: 0 },
       { type: 'progress', done: 10, total: 20, failed: 1, etaMs: 5_000, paused: false },
@@ -22,6 +22,7 @@ function stateWithRun(): UiState {
         lines: [
           line({ startup: 500, total: 700, iso: 2 }),
           line({ startup: 700, total: 900, iso: 4 }),
+          line({ runtime: 'component', startup: 2_100, total: 2_600, iso: 9 }),
           line({ runtime: 'docker', startup: 400_000, total: 450_000, iso: 380 }),
           line({ runtime: 'docker', ok: false, metrics: null, energy: null }),
         ],
@@ -44,9 +45,10 @@ test('the screen shows suite, target, progress with ETA, one row per function ×
   assert.equal(rows[1], 'target http://127.0.0.1:3090 (nebula 0.1.0) · clock offset 12 µs ± 40 µs');
   assert.equal(rows[2], 'meter simulated meter');
   assert.equal(rows[3], `${'█'.repeat(15)}${'░'.repeat(15)} 10/20 (50%) · ETA 5 s · measure · 1 failed`);
-  assert.ok(frame.includes('function             runtime     n  p50 start  p50 total   p50 iso. E errors'), frame);
-  assert.ok(frame.includes('factorial            wasm        2     600 µs     800 µs        3 µWh      0'), frame);
-  assert.ok(frame.includes('factorial            docker      1     400 ms     450 ms      380 µWh      1'), frame);
+  assert.ok(frame.includes('function            runtime       n  p50 start  p50 total   p50 iso. E errors'), frame);
+  assert.ok(frame.includes('factorial           wasm          2     600 µs     800 µs        3 µWh      0'), frame);
+  assert.ok(frame.includes('factorial           component     1     2.1 ms     2.6 ms        9 µWh      0'), frame);
+  assert.ok(frame.includes('factorial           docker        1     400 ms     450 ms      380 µWh      1'), frame);
   assert.ok(frame.includes('last error: factorial on docker (input 3): POST → 504 timeout'), frame);
   assert.ok(frame.includes('q stop · p pause'), frame);
 });
