@@ -3,15 +3,19 @@
  *   1. server-side startup_us p50 on wasm vs a bare in-process `new WebAssembly.Instance` + `_start`
  *      of the same module (goal ≤ 3×);
  *   2. the HTTP round trip of fibonacci-recursive 1 on wasm over loopback (goal p50 ≤ 1 ms);
- *   3. the docker runtime vs `docker run --rm -i` of the same image (goal ratio ≤ 1.0).
+ *   3. the component runtime (WASI 0.2), its calls interleaved with wasm's: startup_us p50 vs wasm's
+ *      (goal ≤ 5×) and vs its own floor, a bare in-process instantiate + run of the same transpiled
+ *      component on this thread, from the call to the guest's nebula-start stamp as startup_us is
+ *      (goal ≤ 3×);
+ *   4. the docker runtime vs `docker run --rm -i` of the same image (goal ratio ≤ 1.0).
  * Run: node --import tsx bench/server-bench.ts [--n 500] [--docker-n 15]
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { TargetClient } from '../src/client/target.js';
 import { measureAnchor } from '../src/clock.js';
@@ -19,6 +23,9 @@ import { startServer } from '../src/server/index.js';
 import { capMemory } from '../src/server/host/wasm-binary.js';
 import { OutputBuffer } from '../src/server/host/output-buffer.js';
 import { createWasiHost, runInstance } from '../src/server/runtimes/wasm/wasi.js';
+import { compileCores, GLUE_FILE, transpileComponent } from '../src/server/runtimes/component/artifact.js';
+import { loadComponent, prepareThread, runComponent } from '../src/server/runtimes/component/instance.js';
+import { createWasiP2Host } from '../src/server/runtimes/component/wasi-p2.js';
 import { median, quantile } from '../src/report/stats.js';
 import { buildFixture } from '../test/helpers/fixtures.js';
 import { numberArg } from './args.js';
@@ -37,6 +44,9 @@ const useFib = existsSync(fibWasm);
 const wasmPath = useFib ? fibWasm : await buildFixture('echo', 'wasm');
 const nativePath = useFib && existsSync(fibNative) ? fibNative : await buildFixture('echo', 'native');
 const wasmBytes = await readFile(wasmPath);
+const fibComponent = join(root, 'functions/fibonacci-recursive/fibonacci-recursive.component.wasm');
+const componentPath = useFib && existsSync(fibComponent) ? fibComponent : await buildFixture('echo', 'component');
+const componentBytes = await readFile(componentPath);
 const input = '1';
 
 console.log(`nebula serve bench — node ${process.version}, ${process.arch}, n=${N}, docker n=${DOCKER_N}`);
@@ -58,30 +68,71 @@ for (let i = 0; i < N + 50; i++) {
   if (i >= 50) bare.push(Number(t1 - t0) / 1000);
 }
 
-// 2. The server, in-process, over loopback.
+// 1b. The component's floor: transpiled and compiled by the server's own code, run on this thread
+// through the same instance.ts the component worker uses.
 const store = await mkdtemp(join(tmpdir(), 'nebula-bench-'));
+prepareThread();
+const transpiled = await transpileComponent(componentBytes);
+await writeFile(join(store, GLUE_FILE), transpiled.glue);
+const component = await loadComponent(pathToFileURL(join(store, GLUE_FILE)).href, await compileCores(transpiled.cores, 256));
+const p2 = createWasiP2Host({
+  realtimeNs: () => BigInt(anchor.realUs) * 1000n + (process.hrtime.bigint() - anchor.monoNs),
+  monotonicNs: () => process.hrtime.bigint(),
+});
+const bareComponent: number[] = [];
+/** Like the server's startup_us: from the call's start to the guest's own nebula-start stamp. */
+const bareComponentStart: number[] = [];
+const nowRealUs = (): number => anchor.realUs + Number(process.hrtime.bigint() - anchor.monoNs) / 1000;
+for (let i = 0; i < N + 50; i++) {
+  const call = { stdin: Buffer.from(input), stdinPos: 0, stdout: new OutputBuffer(1 << 20), stderr: new OutputBuffer(1 << 20) };
+  const startUs = nowRealUs();
+  const t0 = process.hrtime.bigint();
+  const out = await runComponent(component, p2, call);
+  const t1 = process.hrtime.bigint();
+  if (out.exitCode !== 0) throw new Error(`the component failed on this thread: ${out.error ?? `exit ${out.exitCode}`}`);
+  const stamp = /^nebula-start (\d+)$/m.exec(Buffer.from(out.stderr).toString());
+  if (!stamp) throw new Error('the component printed no nebula-start line');
+  if (i < 50) continue;
+  bareComponent.push(Number(t1 - t0) / 1000);
+  bareComponentStart.push(Number(stamp[1]) - startUs);
+}
+
+// 2. The server, in-process, over loopback.
 const server = await startServer({ port: 0, storeDir: store, timeoutMs: 60_000 });
 const client = new TargetClient(server.url);
 try {
   await client.putArtifact('bench', 'wasm', wasmBytes);
+  await client.putArtifact('bench', 'component', componentBytes);
   const startup: number[] = [];
   const rtt: number[] = [];
+  const componentStartup: number[] = [];
   for (let i = 0; i < N + 50; i++) {
     const t0 = process.hrtime.bigint();
     const r = await client.invoke('bench', input, 'wasm');
     const t1 = process.hrtime.bigint();
+    // Interleaved with wasm's calls, so both runtimes see the same machine.
+    const c = await client.invoke('bench', input, 'component');
+    if (c.start_source !== 'function') throw new Error('the component printed no nebula-start line');
     if (i < 50) continue; // warm-up: worker start, Liftoff → TurboFan tier-up
     startup.push(r.metrics.startup_us);
     rtt.push(Number(t1 - t0) / 1000);
+    componentStartup.push(c.metrics.startup_us);
   }
+  const overWasm = p50(componentStartup) / p50(startup);
+  const overFloor = p50(componentStartup) / p50(bareComponentStart);
   const ratio = p50(startup) / p50(bare);
   console.log('\n| measure | p50 | p90 | goal |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| bare in-process Instance + _start | ${fmt(p50(bare))} | ${fmt(p90(bare))} | (floor) |`);
   console.log(`| server startup_us (wasm) | ${fmt(p50(startup))} | ${fmt(p90(startup))} | ≤ 3× floor → ${ratio.toFixed(2)}× ${ratio <= 3 ? 'ok' : 'MISSED'} |`);
   console.log(`| HTTP round trip (wasm, loopback, TargetClient) | ${fmt(p50(rtt))} | ${fmt(p90(rtt))} | p50 ≤ 1 ms ${p50(rtt) <= 1000 ? 'ok' : 'MISSED'} |`);
+  console.log(`| bare in-process component instantiate + run (whole call) | ${fmt(p50(bareComponent))} | ${fmt(p90(bareComponent))} | |`);
+  console.log(`| bare in-process component, call → guest's nebula-start | ${fmt(p50(bareComponentStart))} | ${fmt(p90(bareComponentStart))} | (component floor) |`);
+  console.log(
+    `| server startup_us (component) | ${fmt(p50(componentStartup))} | ${fmt(p90(componentStartup))} | ≤ 5× wasm → ${overWasm.toFixed(2)}× ${overWasm <= 5 ? 'ok' : 'MISSED'}; ≤ 3× its floor → ${overFloor.toFixed(2)}× ${overFloor <= 3 ? 'ok' : 'MISSED'} |`,
+  );
 
-  // 3. Docker: the server's runtime vs the CLI, interleaved so both see the same machine load.
+  // 4. Docker: the server's runtime vs the CLI, interleaved so both see the same machine load.
   if (!server.docker.available) {
     console.log(`\ndocker: skipped (${server.docker.reason})`);
   } else {

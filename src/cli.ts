@@ -48,7 +48,7 @@ function buildProgram(): Command {
     .option('--port <port>', 'port to listen on', '3090')
     .option('--store <dir>', 'function store directory (survives restarts)', '.nebula/store')
     .addOption(tokenOption('require Authorization: Bearer <token> on mutating endpoints'))
-    .option('--workers <n>', 'wasm worker threads (default: number of CPUs)')
+    .option('--workers <n>', 'worker threads of each in-process runtime, wasm and component (default: number of CPUs)')
     .option('--timeout-ms <ms>', 'stop a function after this long (504)', '30000')
     .option('--max-memory-mb <mb>', 'memory cap per wasm instance and container', '256')
     .option('--queue <n>', 'invocations allowed to wait per runtime before a fast 503 (default: 128 per worker/process/container slot)')

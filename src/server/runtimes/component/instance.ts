@@ -1,0 +1,81 @@
+/**
+ * One run of a transpiled component: instantiate the glue with the host's imports and the compiled
+ * core modules, then `wasi:cli/run` — used by the worker (src/server/runtimes/component/worker.ts)
+ * and by bench/server-bench.ts for the floor, so both measure the same path.
+ */
+import type { GuestOutcome } from '../../host/worker-protocol.js';
+import type { CoreModules } from './artifact.js';
+import { ComponentExit, type ComponentCall, type WasiP2Host } from './wasi-p2.js';
+
+/** The `instantiate` an `--instantiation async` glue exports. */
+export type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, Record<string, unknown>>,
+  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export interface LoadedComponent {
+  instantiate: Instantiate;
+  modules: CoreModules;
+}
+
+/**
+ * Readies this thread for the glue; both save milliseconds on every instantiation
+ * (docs/performance.md, "component"). The glue tries WebAssembly.promising (JS promise integration),
+ * which Node 20 lacks: building the TypeError it throws and catches cost ~4 ms each time; no import
+ * here suspends, so the identity is what it falls back to anyway. And the glue's debug logging reads
+ * process.env.JCO_DEBUG at each of its internal steps; process.env is an exotic object whose every
+ * read goes into C++, a plain copy is not (the thread's environment no longer changes after this).
+ */
+export function prepareThread(): void {
+  const wasm = WebAssembly as unknown as { promising?: (f: unknown) => unknown };
+  if (typeof wasm.promising !== 'function') wasm.promising = (f) => f;
+  process.env = { ...process.env };
+}
+
+/** Imports a stored glue file. */
+export async function loadComponent(glueUrl: string, modules: CoreModules): Promise<LoadedComponent> {
+  const glue = (await import(glueUrl)) as { instantiate: Instantiate };
+  return { instantiate: glue.instantiate, modules };
+}
+
+/** Synchronous core instantiation: the glue then returns the exports without a promise turn. */
+const instantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance =>
+  new WebAssembly.Instance(module, imports);
+
+function runExport(exports: Record<string, unknown>): () => void {
+  const key = Object.keys(exports).find((k) => k === 'run' || k.startsWith('wasi:cli/run@'));
+  const run = key === undefined ? undefined : (exports[key] as { run?: () => void }).run;
+  if (typeof run !== 'function') throw new Error('the component has no wasi:cli/run export');
+  return run;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof WebAssembly.RuntimeError) return `RuntimeError: ${error.message}`;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Runs a fresh instance with `call`'s buffers; `ready` is called right before `run`. */
+export async function runComponent(component: LoadedComponent, host: WasiP2Host, call: ComponentCall, ready?: () => void): Promise<GuestOutcome> {
+  host.bind(call);
+  const outcome = (exitCode: number | null, error?: string): GuestOutcome => ({
+    exitCode,
+    stdout: call.stdout.concat(),
+    stderr: call.stderr.concat(),
+    truncated: call.stdout.dropped + call.stderr.dropped > 0,
+    ...(error === undefined ? {} : { error }),
+  });
+  try {
+    const made = component.instantiate((name) => component.modules[name]!, host.imports, instantiateCore);
+    const run = runExport(made instanceof Promise ? await made : made);
+    ready?.();
+    run();
+    return outcome(0);
+  } catch (error) {
+    if (error instanceof ComponentExit) return outcome(error.code);
+    // A guest's own failure result (run returned err without calling exit) is a failed exit.
+    if (error instanceof Error && error.name === 'ComponentError') return outcome(1);
+    return outcome(null, describe(error));
+  }
+}
