@@ -8,7 +8,8 @@
  *      component on this thread, from the call to the guest's nebula-start stamp as startup_us is
  *      (goal ≤ 3×);
  *   4. the docker runtime vs `docker run --rm -i` of the same image (goal ratio ≤ 1.0).
- * Run: node --import tsx bench/server-bench.ts [--n 500] [--docker-n 15]
+ * Run: node --import tsx bench/server-bench.ts [--n 500] [--docker-n 15] [--no-component]
+ * (--no-component: wasm alone, as before the component runtime, for before/after comparisons)
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,10 +29,11 @@ import { loadComponent, prepareThread, runComponent } from '../src/server/runtim
 import { createWasiP2Host } from '../src/server/runtimes/component/wasi-p2.js';
 import { median, quantile } from '../src/report/stats.js';
 import { buildFixture } from '../test/helpers/fixtures.js';
-import { numberArg } from './args.js';
+import { flagArg, numberArg } from './args.js';
 
 const N = numberArg('n', 500);
 const DOCKER_N = numberArg('docker-n', 15);
+const WITH_COMPONENT = !flagArg('no-component');
 
 const p50 = (xs: number[]): number => median(xs);
 const p90 = (xs: number[]): number => quantile(xs, 0.9);
@@ -71,51 +73,56 @@ for (let i = 0; i < N + 50; i++) {
 // 1b. The component's floor: transpiled and compiled by the server's own code, run on this thread
 // through the same instance.ts the component worker uses.
 const store = await mkdtemp(join(tmpdir(), 'nebula-bench-'));
-prepareThread();
-const transpiled = await transpileComponent(componentBytes);
-await writeFile(join(store, GLUE_FILE), transpiled.glue);
-const component = await loadComponent(pathToFileURL(join(store, GLUE_FILE)).href, await compileCores(transpiled.cores, 256));
-const p2 = createWasiP2Host({
-  realtimeNs: () => BigInt(anchor.realUs) * 1000n + (process.hrtime.bigint() - anchor.monoNs),
-  monotonicNs: () => process.hrtime.bigint(),
-});
-const bareComponent: number[] = [];
-/** Like the server's startup_us: from the call's start to the guest's own nebula-start stamp. */
-const bareComponentStart: number[] = [];
-const nowRealUs = (): number => anchor.realUs + Number(process.hrtime.bigint() - anchor.monoNs) / 1000;
-for (let i = 0; i < N + 50; i++) {
-  const call = { stdin: Buffer.from(input), stdinPos: 0, stdout: new OutputBuffer(1 << 20), stderr: new OutputBuffer(1 << 20) };
-  const startUs = nowRealUs();
-  const t0 = process.hrtime.bigint();
-  const out = await runComponent(component, p2, call);
-  const t1 = process.hrtime.bigint();
-  if (out.exitCode !== 0) throw new Error(`the component failed on this thread: ${out.error ?? `exit ${out.exitCode}`}`);
-  const stamp = /^nebula-start (\d+)$/m.exec(Buffer.from(out.stderr).toString());
-  if (!stamp) throw new Error('the component printed no nebula-start line');
-  if (i < 50) continue;
-  bareComponent.push(Number(t1 - t0) / 1000);
-  bareComponentStart.push(Number(stamp[1]) - startUs);
+/** Bare in-process runs of the component: whole calls, and call → guest's nebula-start. */
+async function componentFloor(): Promise<{ whole: number[]; start: number[] }> {
+  prepareThread();
+  const transpiled = await transpileComponent(componentBytes);
+  await writeFile(join(store, GLUE_FILE), transpiled.glue);
+  const component = await loadComponent(pathToFileURL(join(store, GLUE_FILE)).href, await compileCores(transpiled.cores, 256));
+  const p2 = createWasiP2Host({
+    realtimeNs: () => BigInt(anchor.realUs) * 1000n + (process.hrtime.bigint() - anchor.monoNs),
+    monotonicNs: () => process.hrtime.bigint(),
+  });
+  const whole: number[] = [];
+  /** Like the server's startup_us: from the call's start to the guest's own nebula-start stamp. */
+  const start: number[] = [];
+  const nowRealUs = (): number => anchor.realUs + Number(process.hrtime.bigint() - anchor.monoNs) / 1000;
+  for (let i = 0; i < N + 50; i++) {
+    const call = { stdin: Buffer.from(input), stdinPos: 0, stdout: new OutputBuffer(1 << 20), stderr: new OutputBuffer(1 << 20) };
+    const startUs = nowRealUs();
+    const t0 = process.hrtime.bigint();
+    const out = await runComponent(component, p2, call);
+    const t1 = process.hrtime.bigint();
+    if (out.exitCode !== 0) throw new Error(`the component failed on this thread: ${out.error ?? `exit ${out.exitCode}`}`);
+    const stamp = /^nebula-start (\d+)$/m.exec(Buffer.from(out.stderr).toString());
+    if (!stamp) throw new Error('the component printed no nebula-start line');
+    if (i < 50) continue;
+    whole.push(Number(t1 - t0) / 1000);
+    start.push(Number(stamp[1]) - startUs);
+  }
+  return { whole, start };
 }
+const { whole: bareComponent, start: bareComponentStart } = WITH_COMPONENT ? await componentFloor() : { whole: [], start: [] };
 
 // 2. The server, in-process, over loopback.
 const server = await startServer({ port: 0, storeDir: store, timeoutMs: 60_000 });
 const client = new TargetClient(server.url);
 try {
   await client.putArtifact('bench', 'wasm', wasmBytes);
-  await client.putArtifact('bench', 'component', componentBytes);
+  if (WITH_COMPONENT) await client.putArtifact('bench', 'component', componentBytes);
   const startup: number[] = [];
   const rtt: number[] = [];
   const componentStartup: number[] = [];
   for (let i = 0; i < 50; i++) {
     // warm-up: worker start, glue import, Liftoff → TurboFan tier-up
     await client.invoke('bench', input, 'wasm');
-    await client.invoke('bench', input, 'component');
+    if (WITH_COMPONENT) await client.invoke('bench', input, 'component');
   }
   // Blocks of BLOCK calls per runtime, alternating, so both see the same machine over the run; the
   // first SETTLE calls of a block are not counted: a component call leaves garbage that the next
   // calls' collections pay for (measured below), which is interference, not start-up.
   const BLOCK = 50;
-  const SETTLE = 5;
+  const SETTLE = WITH_COMPONENT ? 5 : 0;
   while (startup.length < N) {
     for (let i = 0; i < BLOCK; i++) {
       const t0 = process.hrtime.bigint();
@@ -125,7 +132,7 @@ try {
       startup.push(r.metrics.startup_us);
       rtt.push(Number(t1 - t0) / 1000);
     }
-    for (let i = 0; i < BLOCK; i++) {
+    for (let i = 0; WITH_COMPONENT && i < BLOCK; i++) {
       const c = await client.invoke('bench', input, 'component');
       if (c.start_source !== 'function') throw new Error('the component printed no nebula-start line');
       if (i >= SETTLE) componentStartup.push(c.metrics.startup_us);
@@ -134,7 +141,7 @@ try {
   // Interference: wasm right after a component call vs right after a wasm call.
   const afterComponent: number[] = [];
   const afterWasm: number[] = [];
-  for (let i = 0; i < N / 2; i++) {
+  for (let i = 0; WITH_COMPONENT && i < N / 2; i++) {
     await client.invoke('bench', input, 'component');
     afterComponent.push((await client.invoke('bench', input, 'wasm')).metrics.startup_us);
     afterWasm.push((await client.invoke('bench', input, 'wasm')).metrics.startup_us);
@@ -147,14 +154,16 @@ try {
   console.log(`| bare in-process Instance + _start | ${fmt(p50(bare))} | ${fmt(p90(bare))} | (floor) |`);
   console.log(`| server startup_us (wasm) | ${fmt(p50(startup))} | ${fmt(p90(startup))} | ≤ 3× floor → ${ratio.toFixed(2)}× ${ratio <= 3 ? 'ok' : 'MISSED'} |`);
   console.log(`| HTTP round trip (wasm, loopback, TargetClient) | ${fmt(p50(rtt))} | ${fmt(p90(rtt))} | p50 ≤ 1 ms ${p50(rtt) <= 1000 ? 'ok' : 'MISSED'} |`);
-  console.log(`| bare in-process component instantiate + run (whole call) | ${fmt(p50(bareComponent))} | ${fmt(p90(bareComponent))} | |`);
-  console.log(`| bare in-process component, call → guest's nebula-start | ${fmt(p50(bareComponentStart))} | ${fmt(p90(bareComponentStart))} | (component floor) |`);
-  console.log(
-    `| wasm startup_us right after a component call (interleaved) | ${fmt(p50(afterComponent))} | ${fmt(p90(afterComponent))} | ${(p50(afterComponent) / p50(afterWasm)).toFixed(2)}× right after wasm (${fmt(p50(afterWasm))}) |`,
-  );
-  console.log(
-    `| server startup_us (component) | ${fmt(p50(componentStartup))} | ${fmt(p90(componentStartup))} | ≤ 5× wasm → ${overWasm.toFixed(2)}× ${overWasm <= 5 ? 'ok' : 'MISSED'}; ≤ 3× its floor → ${overFloor.toFixed(2)}× ${overFloor <= 3 ? 'ok' : 'MISSED'} |`,
-  );
+  if (WITH_COMPONENT) {
+    console.log(`| bare in-process component instantiate + run (whole call) | ${fmt(p50(bareComponent))} | ${fmt(p90(bareComponent))} | |`);
+    console.log(`| bare in-process component, call → guest's nebula-start | ${fmt(p50(bareComponentStart))} | ${fmt(p90(bareComponentStart))} | (component floor) |`);
+    console.log(
+      `| wasm startup_us right after a component call (interleaved) | ${fmt(p50(afterComponent))} | ${fmt(p90(afterComponent))} | ${(p50(afterComponent) / p50(afterWasm)).toFixed(2)}× right after wasm (${fmt(p50(afterWasm))}) |`,
+    );
+    console.log(
+      `| server startup_us (component) | ${fmt(p50(componentStartup))} | ${fmt(p90(componentStartup))} | ≤ 5× wasm → ${overWasm.toFixed(2)}× ${overWasm <= 5 ? 'ok' : 'MISSED'}; ≤ 3× its floor → ${overFloor.toFixed(2)}× ${overFloor <= 3 ? 'ok' : 'MISSED'} |`,
+    );
+  }
 
   // 4. Docker: the server's runtime vs the CLI, interleaved so both see the same machine load.
   if (!server.docker.available) {
