@@ -53,7 +53,8 @@ test('component: a restart after a deploy interrupted between component and meta
 });
 
 test('component: the guest reads the server clock, and a looping component is stopped at the timeout while the next call is served', async () => {
-  const t = await startTestServer({ docker: false, workers: 1, timeoutMs: 800 });
+  // Long enough for a replacement worker to import the glue and compile on a loaded machine.
+  const t = await startTestServer({ docker: false, workers: 1, timeoutMs: 3000 });
   try {
     await t.client.putArtifact('clock', 'component', await fixtureBytes('clock', 'component'));
     await t.client.putArtifact('loop', 'component', await fixtureBytes('loop', 'component'));

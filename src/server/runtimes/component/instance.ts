@@ -39,9 +39,17 @@ export async function loadComponent(glueUrl: string, modules: CoreModules): Prom
   return { instantiate: glue.instantiate, modules };
 }
 
-/** Synchronous core instantiation: the glue then returns the exports without a promise turn. */
-const instantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance =>
-  new WebAssembly.Instance(module, imports);
+/**
+ * Synchronous core instantiation (the glue then returns the exports without a promise turn), keeping
+ * the instances' memories so a failure at the memory cap can be told (docs/runtimes.md, "Limits").
+ */
+function instantiator(memories: WebAssembly.Memory[]) {
+  return (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance => {
+    const instance = new WebAssembly.Instance(module, imports);
+    for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+    return instance;
+  };
+}
 
 function runExport(exports: Record<string, unknown>): () => void {
   const key = Object.keys(exports).find((k) => k === 'run' || k.startsWith('wasi:cli/run@'));
@@ -59,15 +67,17 @@ function describe(error: unknown): string {
 /** Runs a fresh instance with `call`'s buffers; `ready` is called right before `run`. */
 export async function runComponent(component: LoadedComponent, host: WasiP2Host, call: ComponentCall, ready?: () => void): Promise<GuestOutcome> {
   host.bind(call);
+  const memories: WebAssembly.Memory[] = [];
   const outcome = (exitCode: number | null, error?: string): GuestOutcome => ({
     exitCode,
     stdout: call.stdout.concat(),
     stderr: call.stderr.concat(),
     truncated: call.stdout.dropped + call.stderr.dropped > 0,
+    ...(memories.length > 0 ? { memoryBytes: Math.max(...memories.map((m) => m.buffer.byteLength)) } : {}),
     ...(error === undefined ? {} : { error }),
   });
   try {
-    const made = component.instantiate((name) => component.modules[name]!, host.imports, instantiateCore);
+    const made = component.instantiate((name) => component.modules[name]!, host.imports, instantiator(memories));
     const run = runExport(made instanceof Promise ? await made : made);
     ready?.();
     run();
