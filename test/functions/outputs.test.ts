@@ -75,7 +75,9 @@ async function viaServer(name: string, input: string, runtime: Runtime): Promise
 
 /** Every build of one function on one input: the native executable, the wasm module and the component on the server. */
 async function runAll(name: string, input: string): Promise<{ native: Outcome; wasm: Outcome; component: Outcome }> {
-  return { native: await viaNative(name, input), wasm: await viaServer(name, input, 'wasm'), component: await viaServer(name, input, 'component') };
+  // At once: the native process and the two worker pools run side by side.
+  const [native, wasm, component] = await Promise.all([viaNative(name, input), viaServer(name, input, 'wasm'), viaServer(name, input, 'component')]);
+  return { native, wasm, component };
 }
 
 /** The exit code a runtime reports for `code`: WASI 0.2's exit carries only success (0) or failure (1). */

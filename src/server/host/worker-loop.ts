@@ -68,7 +68,12 @@ export async function serveWorker<A, E>(create: (clocks: GuestClocks) => GuestHa
         }
         entry = handler.load(msg.artifact);
         cache.set(msg.key, entry);
+        // An async load (a component's glue import) finishes before the call's timeout starts; a
+        // failed one surfaces in `run`.
+        if (entry instanceof Promise) await entry.catch(() => undefined);
       }
+      // The pool starts the call's timeout at this reply whenever it posted the artifact.
+      if (msg.artifact !== undefined) port.postMessage({ type: 'loaded', id: msg.id } satisfies WorkerReply);
       let readyUs = 0;
       const outcome = handler.run(entry, msg.input, msg.maxOutputBytes, () => {
         readyUs = nowUs();

@@ -56,6 +56,8 @@ interface Job<A> {
   limits: Pick<Limits, 'timeoutMs' | 'maxOutputBytes'>;
   /** When it was handed to a worker (µs), the ready stamp of a run that never reported one. */
   dispatchedUs: number;
+  /** The worker is loading the artifact for this job (first use in that worker): no timer yet. */
+  loading: boolean;
   resolve: (done: WorkerDone) => void;
   reject: (error: Error) => void;
 }
@@ -156,6 +158,7 @@ export class WorkerPool<A> {
         input,
         limits,
         dispatchedUs: 0,
+        loading: false,
         resolve: (done) => {
           detach();
           resolve(done);
@@ -239,8 +242,9 @@ export class WorkerPool<A> {
       maxOutputBytes: job.limits.maxOutputBytes,
       ...(known ? {} : { artifact: job.artifact }),
     };
+    job.loading = !known;
     this.#post(slot, msg);
-    if (slot.booted) this.#startTimer(slot, job);
+    if (slot.booted && !job.loading) this.#startTimer(slot, job);
   }
 
   #startTimer(slot: Slot<A>, job: Job<A>): void {
@@ -257,10 +261,15 @@ export class WorkerPool<A> {
     const job = slot.job;
     if (reply.type === 'booted') {
       slot.booted = true;
-      if (job && !slot.timer) this.#startTimer(slot, job);
+      if (job && !job.loading && !slot.timer) this.#startTimer(slot, job);
       return;
     }
     if (!job || job.id !== reply.id) return;
+    if (reply.type === 'loaded') {
+      job.loading = false;
+      if (!slot.timer) this.#startTimer(slot, job);
+      return;
+    }
     if (reply.type === 'missing') {
       slot.keys.delete(job.key);
       if (slot.timer) clearTimeout(slot.timer);

@@ -32,4 +32,9 @@ export interface GuestOutcome {
 export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: number; endedUs: number };
 
 /** `booted`: the worker's loop runs (sent once); a call's timeout starts only then, not at a replacement's boot. */
-export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | WorkerDone;
+/**
+ * `loaded`: the worker has prepared an artifact posted with this call (compiled glue imported, host
+ * built); the call's timeout starts then, so preparing an artifact — deploy-time work, done once per
+ * worker — never counts against the function.
+ */
+export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | { type: 'loaded'; id: number } | WorkerDone;
