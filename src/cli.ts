@@ -130,7 +130,7 @@ function buildProgram(): Command {
   program
     .command('report')
     .description('statistics and the wasm-vs-container comparison for one or more run directories')
-    .argument('<runs...>', 'run directories (results/<suite>-<stamp>)')
+    .argument('<runs...>', 'run directories (results/<suite>-<stamp>) or thesis result files (*.json)')
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'csv', 'json', 'html', 'thesis']).default('md'))
     .option('--out <file>', 'write to a file instead of stdout ("-" is stdout)', '-')
     .option('--baseline <runtime>', 'runtime the ratios are taken against', 'wasm')

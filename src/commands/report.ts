@@ -1,4 +1,4 @@
-/** `nebula report RUN_DIR...`: statistics and the wasm-vs-container comparison in md/csv/json/html/thesis. */
+/** `nebula report RUN_DIR|THESIS_FILE.json...`: statistics and the wasm-vs-container comparison in md/csv/json/html/thesis. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
@@ -10,7 +10,7 @@ import { buildReportParallel } from '../report/compare.js';
 import { pValue } from '../report/format.js';
 import { EXPORTERS, FORMATS, type Format } from '../report/export/index.js';
 import { thesisRecords } from '../report/export/thesis.js';
-import { formatWarning, loadRuns, type LoadedRun } from '../report/load.js';
+import { formatWarning, loadRuns, type LoadedRun, type RunWarning } from '../report/load.js';
 import { countLines } from '../report/summary.js';
 
 export interface ReportFlags {
@@ -36,7 +36,7 @@ async function compareCommand(dirs: string[], flags: ReportFlags, seed: number, 
   if (dirs.length !== 2) throw new UsageError(`--compare takes two run directories (BASE NEW), got ${dirs.length}`, { hint: 'nebula report --compare results/<before> results/<after>' });
   const [base, next] = await loadRuns(dirs);
   if (!base || !next) throw new UsageError('--compare: the runs could not be loaded');
-  for (const run of [base, next]) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
+  for (const run of [base, next]) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${warningLine(run, w)}\n`);
   const changes = compareBeforeAfter(base.invocations, next.invocations, { seed, resamples });
   const text = renderChanges(changes, { base: base.dir, next: next.dir, failAbove });
   await writeOut(text, flags.out ?? '-');
@@ -46,6 +46,11 @@ async function compareCommand(dirs: string[], flags: ReportFlags, seed: number, 
     process.stderr.write(`nebula: regression: ${c.function} ${c.runtime} ${c.metric} +${(c.change.estimate * 100).toFixed(1)}% (p=${pValue(c.p)}) is above --fail-above ${flags.failAbove}\n`);
   }
   return failed.length ? ExitCode.Failures : ExitCode.Ok;
+}
+
+/** A warning with where it is: the run directory's file, or the thesis file itself. */
+function warningLine(run: LoadedRun, w: RunWarning): string {
+  return run.thesis ? `${run.dir}: ${w.message}` : path.join(run.dir, formatWarning(w));
 }
 
 /** Writes to --out, or stdout for "-". */
@@ -106,7 +111,7 @@ export async function reportCommand(dirs: string[], flags: ReportFlags): Promise
   progress.stage(`report: loading ${dirs.length === 1 ? dirs[0] : `${dirs.length} runs`}…`);
   const runs = await loadRuns(dirs);
   progress.clear();
-  for (const run of runs) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${path.join(run.dir, formatWarning(w))}\n`);
+  for (const run of runs) for (const w of run.warnings) process.stderr.write(`nebula: warning: ${warningLine(run, w)}\n`);
   const unusable = runs.filter((run) => countLines(run.invocations).measured === 0);
   for (const run of unusable) process.stderr.write(`nebula: error: ${noUsableInvocation(run)}\n`);
   if (unusable.length === runs.length) return ExitCode.Failures;

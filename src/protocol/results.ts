@@ -115,6 +115,20 @@ export const InvocationLineSchema = InvocationResultSchema.extend({
   stage: z.number().int().optional(),
   /** Under load: when the request was scheduled to be sent, bench clock µs; latency counts from here. */
   intended_us: z.number().optional(),
+  /**
+   * Only on a line imported from a thesis result file (src/report/thesis-import.ts): the record's own
+   * fields that have no home in a line, kept so `--format thesis` writes the record back unchanged.
+   */
+  thesis: z
+    .object({
+      base_image: z.string().nullable(),
+      startup_percentage: z.number().nullable(),
+      average_power: z.number().nullable(),
+      average_power_isolated: z.number().nullable(),
+      energy_consumption_wh: z.number().nullable(),
+      energy_consumption_isolated_wh: z.number().nullable(),
+    })
+    .optional(),
 });
 export type InvocationLine = z.infer<typeof InvocationLineSchema>;
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { observeSeries, type MeterObserved } from '../meter/meter-observer.js';
 import { joinEnergy } from './energy-join.js';
+import { loadThesisFile, looksLikeThesis } from './thesis-import.js';
 import {
   EnergyLineSchema,
   InvocationLineSchema,
@@ -120,7 +121,9 @@ async function readJsonl<T>(
     }
     const result = parse(value);
     if (result.success) out.push(result.data);
-    else warnings.push({ file: name, line: number, message: `does not match the format (${zodMessage(result.error.issues)}); skipped` });
+    else if (looksLikeThesis(value)) {
+      warnings.push({ file: name, line: number, message: 'is a thesis FunctionResult record, not a Nebula line; skipped — pass the thesis result file (a JSON array) to nebula report as it is' });
+    } else warnings.push({ file: name, line: number, message: `does not match the format (${zodMessage(result.error.issues)}); skipped` });
   }
   return out;
 }
@@ -149,7 +152,10 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   } catch {
     throw new UsageError(`${dir}: no such directory`, { hint: 'pass a run directory written by `nebula console`, e.g. results/default-20240503-120000' });
   }
-  if (!isDir) throw new UsageError(`${dir} is not a directory`, { hint: 'pass the run directory, not one of its files' });
+  if (!isDir) {
+    if (dir.endsWith('.json')) return loadThesisFile(dir);
+    throw new UsageError(`${dir} is not a directory`, { hint: 'pass the run directory, not one of its files (or a thesis result file, *.json)' });
+  }
   const runFile = path.join(dir, 'run.json');
   const invFile = path.join(dir, 'invocations.jsonl');
   const hasRun = await exists(runFile);

@@ -89,16 +89,19 @@ test('JSON holds every figure, NaN as null, and parses back', () => {
   assert.equal(parsed.targets[0]?.headlines.length, 10);
 });
 
-test('the thesis format has one FunctionResult-shaped record per measured wasm/docker invocation', () => {
+test('the thesis format has one FunctionResult-shaped record per measured wasm/docker invocation, its analysis fields inside metrics', () => {
   const records = JSON.parse(thesis(ctx)) as ThesisRecord[];
   assert.equal(records.length, 24 + 24 + 18 + 17);
   for (const r of records) FunctionResultSchema.parse(r);
   const first = records[0];
   assert.equal(first?.func_type, 'Wasm');
+  assert.equal(first?.base_image, 'N/A');
   assert.equal(first?.metrics.total_runtime, first ? first.metrics.end_since_epoch - first.metrics.start_since_epoch : NaN);
-  assert.equal(first?.startup_percentage, (126 / 129) * 100);
-  assert.equal(first?.energy_consumption_wh, 0.121 / 1e6);
-  assert.ok(Math.abs((first?.average_power_isolated ?? 0) - (3.3764 - 2.474)) < 1e-12);
+  assert.equal(first?.metrics.startup_percentage, Math.round((126 / 129) * 100));
+  // This fixture predates the invocation window: its energy is over the function's run only, which
+  // is not the thesis' figure, so none is written.
+  assert.equal(first?.metrics.energy_consumption_wh, null);
+  assert.deepEqual(Object.keys(first ?? {}), ['func_name', 'func_type', 'input', 'result', 'base_image', 'metrics']);
   const docker = records.find((r) => r.func_type === 'Docker');
   assert.equal(docker?.base_image, 'scratch');
 });

@@ -157,6 +157,35 @@ function sideBySide(report: Report): string[] {
     });
     out.push(row([METRIC_LABEL[k.metric], `${k.runtime} / ${report.baseline}`, ...cells]));
   }
+  out.push('', ...functionsSideBySide(report));
+  return out;
+}
+
+/** Per function found in more than one target: each runtime's ratio to the baseline per metric, target beside target. */
+function functionsSideBySide(report: Report): string[] {
+  const targets = report.targets;
+  const names = [...new Set(targets.flatMap((t) => t.functions.map((f) => f.function)))].filter(
+    (fn) => targets.filter((t) => t.functions.some((f) => f.function === fn)).length > 1,
+  );
+  if (names.length === 0) return [];
+  const out = ['### Per function, side by side', '', `Ratio to ${report.baseline} per function (median over inputs of per-input medians, [95% CI]); "—": not measured there.`, ''];
+  out.push(row(['function', 'metric', 'runtime', ...targets.map((t) => t.label)]), rule(3 + targets.length, 3));
+  for (const fn of names) {
+    const reports = targets.map((t) => t.functions.find((f) => f.function === fn));
+    const runtimes = [...new Set(reports.flatMap((f) => (f?.runtimes ?? []).filter((r) => r.vs_baseline).map((r) => r.runtime)))];
+    for (const m of METRICS) {
+      for (const runtime of runtimes) {
+        const cells = reports.map((f) => {
+          const vs = f?.runtimes.find((r) => r.runtime === runtime)?.vs_baseline?.[m];
+          if (!vs) return '—';
+          if (vs.refused) return 'no ratio (mostly flagged values)';
+          return Number.isFinite(vs.ratio.estimate) ? ratioWithCi(vs.ratio) : '—';
+        });
+        if (cells.every((c) => c === '—')) continue;
+        out.push(row([fn, METRIC_LABEL[m], `${runtime} / ${report.baseline}`, ...cells]));
+      }
+    }
+  }
   out.push('');
   return out;
 }
