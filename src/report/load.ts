@@ -153,7 +153,8 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     throw new UsageError(`${dir}: no such directory`, { hint: 'pass a run directory written by `nebula console`, e.g. results/default-20240503-120000' });
   }
   if (!isDir) {
-    if (dir.endsWith('.json')) return loadThesisFile(dir);
+    // A .json that is not one of a run directory's own files may be a thesis result file.
+    if (dir.endsWith('.json') && !['run.json', 'summary.json'].includes(path.basename(dir))) return loadThesisFile(dir);
     throw new UsageError(`${dir} is not a directory`, { hint: 'pass the run directory, not one of its files (or a thesis result file, *.json)' });
   }
   const runFile = path.join(dir, 'run.json');
