@@ -186,7 +186,8 @@ export function driftCaveatLine(state: UiState): string | null {
   const caveat = driftCaveatFor(state.driftW, medianW);
   if (!caveat) return null;
   const sign = caveat.drift_w >= 0 ? '+' : '';
-  return `caveat: idle drifted ${sign}${caveat.drift_w.toFixed(3)} W vs isolated ${caveat.median_isolated_w.toFixed(3)} W — isolated energies uncertain (see summary.md)`;
+  // ≤ 80 columns: the details are in summary.md.
+  return `caveat: idle drift ${sign}${caveat.drift_w.toFixed(3)} W vs isolated ${caveat.median_isolated_w.toFixed(3)} W: isolated energies uncertain`;
 }
 
 export function Screen({ state, showChart, size = { columns: 80, rows: 40 } }: { state: UiState; showChart: boolean; size?: ScreenSize }): React.JSX.Element {

@@ -102,3 +102,20 @@ test('under load the screen shows the stage: achieved vs asked req/s, in flight,
   // A sequential run has no load line.
   assert.doesNotMatch(stripAnsi(render(<Screen state={stateWithRun()} showChart={false} />).lastFrame() ?? ''), /^load /m);
 });
+
+test('a drift large against the isolated power shows one short caveat line; a small one none', () => {
+  const base = stateWithRun();
+  const energies = (w: number) =>
+    reduce(base, { type: 'energies', items: [{ function: 'factorial', runtime: 'wasm', isolatedUwh: 0.01, isolatedW: w }, { function: 'factorial', runtime: 'wasm', isolatedUwh: 0.01, isolatedW: w }] });
+  const baselineAfter = (s: UiState, driftW: number): UiState =>
+    reduce(s, { type: 'baseline', which: 'after', baseline: { seconds: 1, samples: 10, power_w: 2.5 + driftW, spread_w: 0.01 }, driftW });
+  const drifted = baselineAfter(energies(0.05), 5);
+  const { lastFrame, unmount } = render(<Screen state={drifted} showChart={true} size={{ columns: 80, rows: 40 }} />);
+  const frame = stripAnsi(lastFrame() ?? '');
+  unmount();
+  assert.match(frame, /^caveat: idle drift \+5\.000 W vs isolated 0\.050 W: isolated energies uncertain$/m);
+  assert.ok(frame.split('\n').every((row) => row.length <= 80), 'the caveat fits the width');
+  const small = render(<Screen state={baselineAfter(energies(1), 0.1)} showChart={true} size={{ columns: 80, rows: 40 }} />);
+  assert.doesNotMatch(stripAnsi(small.lastFrame() ?? ''), /caveat/);
+  small.unmount();
+});
