@@ -22,7 +22,7 @@ function block(index: number, g: GroupSummary, what: string): string[] {
   out.push(`  Time (median ± MAD):  ${duration(t.median).padStart(9)} ± ${duration(t.mad).padEnd(9)}  startup ${duration(g.metrics.startup_us.median)}`);
   out.push(`  Range (min … max):    ${duration(t.min).padStart(9)} … ${duration(t.max).padEnd(9)}  ${t.n} runs${g.errors ? `, ${g.errors} failed` : ''}`);
   const e = g.metrics.isolated_energy_uwh;
-  if (e.n > 0) out.push(`  Energy (median):      ${energy(g.metrics.energy_uwh.median).padStart(9)}   isolated ${energy(e.median)}`);
+  if (e.n > 0) out.push(`  Energy (run, median): ${energy(g.metrics.energy_uwh.median).padStart(9)}   isolated ${energy(e.median)}`);
   return out;
 }
 

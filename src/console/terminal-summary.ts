@@ -1,7 +1,7 @@
 /**
  * The end of a run as printed on the terminal: within 80 columns, so it never wraps mid-row — a row
  * per function × runtime with the three figures people look at first (median startup, median total,
- * median isolated energy), the threshold verdicts and where the files are. Everything else (p95,
+ * median isolated energy of the function's run), the threshold verdicts and where the files are. Everything else (p95,
  * exec time, warm-ups, energy totals) is in summary.md, which the last line names.
  */
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ export function renderSummaryTable(summary: Summary): string[] {
   if (summary.groups.length === 0) return ['No invocations were recorded.'];
   const hasEnergy = summary.groups.some((g) => g.metrics.isolated_energy_uwh.n > 0);
   const head = `${''.padEnd(20)}${'n'.padStart(6)}${'failed'.padStart(8)}${'startup p50'.padStart(14)}${'total p50'.padStart(12)}${
-    hasEnergy ? 'isolated p50'.padStart(14) : ''
+    hasEnergy ? 'iso. E (run)'.padStart(14) : ''
   }`;
   const out = [head];
   let fn = '';
@@ -37,6 +37,21 @@ export function renderSummaryTable(summary: Summary): string[] {
   return out;
 }
 
+/** Breaks text at spaces into lines of at most `width` columns, continuation lines indented. */
+export function wrapWords(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    const next = current ? `${current} ${word}` : word;
+    if (next.length > width && current) {
+      lines.push(current);
+      current = `${indent}${word}`;
+    } else current = next;
+  }
+  if (current) lines.push(current);
+  return lines;
+}
+
 /** The end of a run for stdout: the table, the thresholds, the outcome and where the files are. */
 export function renderOutcome(outcome: RunOutcome, dir: string): string {
   const t = outcome.summary.totals;
@@ -46,7 +61,7 @@ export function renderOutcome(outcome: RunOutcome, dir: string): string {
     ...renderSummaryTable(outcome.summary),
     '',
   ];
-  for (const c of outcome.summary.caveats ?? []) out.push(`Caveat: ${c}`, '');
+  for (const c of outcome.summary.caveats ?? []) out.push(...wrapWords(`Caveat: ${c}`, TERMINAL_WIDTH, '  '), '');
   for (const w of outcome.summary.interference ?? []) out.push(`Warning: ${w}`, '');
   if (outcome.thresholds.length) {
     out.push('Thresholds:');

@@ -172,11 +172,11 @@ function timelineChart(id: string, run: LoadedRun, t: TargetReport): ChartSpec |
 /** Every chart of one target, in page order. */
 export function targetCharts(run: LoadedRun, t: TargetReport, index: number): ChartSpec[] {
   const charts: (ChartSpec | undefined)[] = [];
-  const energyMetric: Metric | undefined = metricsOf(t).includes('isolated_energy_uwh')
-    ? 'isolated_energy_uwh'
-    : metricsOf(t).includes('energy_uwh')
-      ? 'energy_uwh'
-      : undefined;
+  // The first energy the target has: isolated before gross, the function's run before the whole
+  // invocation (a thesis file has only the latter).
+  const energyMetric: Metric | undefined = (['isolated_energy_uwh', 'invocation_isolated_energy_uwh', 'energy_uwh', 'invocation_energy_uwh'] as const).find((m) =>
+    metricsOf(t).includes(m),
+  );
   t.functions.forEach((_f, k) => {
     charts.push(xyChart(`t${index}-f${k}-startup`, t, k, 'startup_us'));
     charts.push(xyChart(`t${index}-f${k}-total`, t, k, 'total_us'));
