@@ -10,6 +10,7 @@ import {
   FunctionListSchema,
   HealthSchema,
   InvocationResultSchema,
+  PreparedSchema,
   SettledSchema,
   TimeSchema,
   type ArtifactKind,
@@ -18,6 +19,7 @@ import {
   type InvocationResult,
   type Runtime,
   type Settled,
+  type StartMode,
 } from '../protocol/api.js';
 
 export type { ArtifactKind };
@@ -96,10 +98,19 @@ export class TargetClient {
     await this.#request('DELETE', `/functions/${encodeURIComponent(name)}`);
   }
 
-  /** Invokes a function; `signal` aborts the request (TargetError code "aborted"). */
-  invoke(name: string, input: string, runtime: Runtime, signal?: AbortSignal): Promise<InvocationResult> {
-    const path = `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}`;
+  /**
+   * Invokes a function; `signal` aborts the request (TargetError code "aborted"); `mode` `prewarmed`
+   * runs it in an instance the runtime prepared ahead (docs/api.md, "Start modes").
+   */
+  invoke(name: string, input: string, runtime: Runtime, signal?: AbortSignal, mode: StartMode = 'cold'): Promise<InvocationResult> {
+    const path = `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}${mode === 'cold' ? '' : `&mode=${mode}`}`;
     return this.#json('POST', path, InvocationResultSchema, Buffer.from(input), signal);
+  }
+
+  /** Has the runtime prepare an instance of the function ahead of `prewarmed` calls; true when one is ready. */
+  async prepare(name: string, runtime: Runtime, signal?: AbortSignal): Promise<boolean> {
+    const path = `/functions/${encodeURIComponent(name)}/prepare?runtime=${runtime}`;
+    return (await this.#json('POST', path, PreparedSchema, undefined, signal)).prepared;
   }
 
   async #json<T extends z.ZodType>(method: string, path: string, schema: T, body?: Buffer, signal?: AbortSignal): Promise<z.infer<T>> {

@@ -10,6 +10,15 @@ export const RuntimeSchema = z.enum(RUNTIMES);
 export type Runtime = z.infer<typeof RuntimeSchema>;
 
 /**
+ * How an invocation starts (docs/methodology.md, "Start modes"): `cold` creates everything on the
+ * request's path (the thesis' definition); `prewarmed` runs in a fresh instance the runtime prepared
+ * before the request arrived, so only that preparation leaves `startup_us`.
+ */
+export const START_MODES = ['cold', 'prewarmed'] as const;
+export const StartModeSchema = z.enum(START_MODES);
+export type StartMode = z.infer<typeof StartModeSchema>;
+
+/**
  * What `PUT /functions/{name}/{kind}` takes: each runtime's own artifact, named like the runtime
  * (a `docker` image can also be built by the server from a `native` upload).
  */
@@ -93,11 +102,21 @@ export const InvocationResultSchema = z.object({
   error: z.string().optional(),
   /** The function's stderr without the nebula-start line (truncated), useful when ok is false. */
   stderr: z.string().optional(),
+  /** The start mode asked for; absent in results recorded before modes existed (they are cold). */
+  mode: StartModeSchema.optional(),
+  /**
+   * With mode `prewarmed`: whether the call found an instance prepared ahead (false: none was ready,
+   * e.g. the first call, and it started cold). Absent with mode `cold`.
+   */
+  prepared: z.boolean().optional(),
   /** Present (true) when stdout or stderr exceeded the server's output cap and the rest was dropped. */
   truncated: z.literal(true).optional(),
   metrics: MetricsSchema,
 });
 export type InvocationResult = z.infer<typeof InvocationResultSchema>;
+
+/** POST /functions/{name}/prepare?runtime=X: whether an instance is now prepared (docs/api.md). */
+export const PreparedSchema = z.object({ function: z.string(), runtime: RuntimeSchema, prepared: z.boolean() });
 
 export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),

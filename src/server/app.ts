@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ARTIFACT_KINDS, RUNTIMES, type FunctionResult, type Health, type Runtime } from '../protocol/api.js';
+import { ARTIFACT_KINDS, RUNTIMES, START_MODES, type FunctionResult, type Health, type Runtime, type StartMode } from '../protocol/api.js';
 import { VERSION } from '../version.js';
 import { readBody, readFields, type BodyLimit } from './body.js';
 import { receiveUpload } from './upload.js';
@@ -114,6 +114,14 @@ function parseRuntime(raw: string | null): Runtime {
   return runtime as Runtime;
 }
 
+function parseMode(raw: string | null): StartMode {
+  const mode = raw ?? 'cold';
+  if (!(START_MODES as readonly string[]).includes(mode)) {
+    throw new HttpError(400, 'bad-mode', `mode "${mode.slice(0, 40)}" is unknown; use ?mode=${START_MODES.join('|')} (docs/api.md)`);
+  }
+  return mode as StartMode;
+}
+
 const BODY_METHODS = new Set(['POST', 'PUT']);
 
 /** True when the request says it has a body (a length above 0, or chunked). */
@@ -153,7 +161,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
    * queue, or stopped while it runs) when the client goes away before the reply: a closed response
    * that has not finished means nobody will read the result.
    */
-  async function run(receivedUs: number, name: string, runtime: Runtime, res: ServerResponse, input: () => Promise<Buffer>) {
+  async function run(receivedUs: number, name: string, runtime: Runtime, res: ServerResponse, input: () => Promise<Buffer>, mode: StartMode = 'cold') {
     // In progress until its reply is done or its connection is gone: GET /settled waits for it.
     res.once('close', ctx.invocations.begin());
     checkName(name);
@@ -172,11 +180,11 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       const release = await ctx.admission[runtime].acquire(gone.signal);
       let raw;
       try {
-        raw = await ctx.runtimes[runtime].invoke({ fn, input: body, limits: ctx.limits, signal: gone.signal });
+        raw = await ctx.runtimes[runtime].invoke({ fn, input: body, limits: ctx.limits, signal: gone.signal, mode });
       } finally {
         release();
       }
-      const { result, adjustment } = toInvocationResult(name, runtime, body.toString('utf8'), receivedUs, raw);
+      const { result, adjustment } = toInvocationResult(name, runtime, body.toString('utf8'), receivedUs, raw, mode);
       ctx.metrics.recordResult(name, runtime, result.ok, result.metrics, adjustment);
       return result;
     } catch (error) {
@@ -280,8 +288,17 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       const name = decodeSegment(parts[1]!);
       if (parts.length === 3 && parts[2] === 'invoke') {
         if (method !== 'POST') throw new HttpError(405, 'method-not-allowed', 'use POST to invoke');
+        const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1));
+        const runtime = parseRuntime(query.get('runtime'));
+        const mode = parseMode(query.get('mode'));
+        sendJson(res, 200, await run(receivedUs, name, runtime, res, () => readBody(req, inputLimit), mode));
+        return;
+      }
+      if (parts.length === 3 && parts[2] === 'prepare' && method === 'POST') {
         const runtime = parseRuntime(new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)).get('runtime'));
-        sendJson(res, 200, await run(receivedUs, name, runtime, res, () => readBody(req, inputLimit)));
+        const fn = ctx.store.require(checkName(name));
+        if (!fn.meta[runtime]) throw notFound(`function "${name}" has no ${runtime} artifact to prepare`);
+        sendJson(res, 200, { function: name, runtime, prepared: await ctx.runtimes[runtime].prepare(fn) });
         return;
       }
       if (parts.length === 3 && method === 'PUT') return putArtifact(name, decodeSegment(parts[2]!), req, res);

@@ -5,7 +5,7 @@
  * runtime's run goes through here, so each gets the guest's own stamps. Runs on the hot path: plain
  * object building, no schema parse.
  */
-import { metricsFrom, parseEndLine, parseStartLine, type InvocationResult, type Runtime } from '../protocol/api.js';
+import { metricsFrom, parseEndLine, parseStartLine, type InvocationResult, type Runtime, type StartMode } from '../protocol/api.js';
 import type { RawRun } from './host/runtime.js';
 
 const MAX_STDERR_CHARS = 4096;
@@ -32,11 +32,17 @@ export function toInvocationResult(
   input: string,
   receivedUs: number,
   raw: RawRun,
+  mode: StartMode = 'cold',
 ): { result: InvocationResult; adjustment: StampAdjustment } {
   const stderrText = decoder.decode(raw.stderr);
   let start = parseStartLine(stderrText);
   let adjustment: StampAdjustment;
-  if (start && (start.startedUs < raw.readyUs - START_TOLERANCE_US || start.startedUs > raw.endedUs + START_TOLERANCE_US)) {
+  // A prepared native process printed its stamp when it was spawned, before this request: the call
+  // starts when its input reaches it (the host estimate), and the stale line is dropped.
+  const staleStart = raw.prepared === true && start !== undefined && start.startedUs < receivedUs;
+  const afterStaleStart = staleStart && start ? start.rest : undefined;
+  if (staleStart) start = undefined;
+  else if (start && (start.startedUs < raw.readyUs - START_TOLERANCE_US || start.startedUs > raw.endedUs + START_TOLERANCE_US)) {
     // Keep the line in stderr so the reader sees the stamp that was not used.
     start = undefined;
     adjustment = 'rejected';
@@ -51,7 +57,7 @@ export function toInvocationResult(
   if (!adjustment && (readyUs !== raw.readyUs || endedUs !== raw.endedUs || (start && startedUs !== start.startedUs))) {
     adjustment = 'clamped';
   }
-  const afterStart = start ? start.rest : stderrText;
+  const afterStart = start ? start.rest : (afterStaleStart ?? stderrText);
   let end = parseEndLine(afterStart);
   if (end && (end.endedUs < startedUs - START_TOLERANCE_US || end.endedUs > endedUs + START_TOLERANCE_US)) {
     end = undefined;
@@ -71,8 +77,10 @@ export function toInvocationResult(
     exit_code: raw.exitCode,
     start_source: start ? 'function' : 'host',
     end_source: end ? 'function' : 'host',
+    mode,
     metrics: metricsFrom({ received_us: receivedUs, ready_us: readyUs, started_us: startedUs, finished_us: finishedUs, ended_us: endedUs }),
   };
+  if (mode === 'prewarmed') result.prepared = raw.prepared === true;
   if (!ok) result.error = raw.error ?? `exited with code ${raw.exitCode}`;
   if (raw.truncated) result.truncated = true;
   if (rest.length > 0) result.stderr = rest.length > MAX_STDERR_CHARS ? `${rest.slice(0, MAX_STDERR_CHARS)}…` : rest;

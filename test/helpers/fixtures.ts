@@ -19,7 +19,7 @@ export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/functions/', impo
 const BUILD_DIR = join(FIXTURES_DIR, 'build');
 const HARNESS = fileURLToPath(new URL('../../functions/nebula.h', import.meta.url));
 
-export type FixtureName = 'echo' | 'trap' | 'loop' | 'fail' | 'hog' | 'nostart' | 'clock' | 'forker' | 'setsid';
+export type FixtureName = 'counter' | 'echo' | 'trap' | 'loop' | 'fail' | 'hog' | 'nostart' | 'clock' | 'forker' | 'setsid';
 export type FixtureKind = 'wasm' | 'component' | 'native';
 
 /** Compiles fixture `name` for `kind` (cached) and returns the artifact's path. */

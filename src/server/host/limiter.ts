@@ -14,6 +14,18 @@ export class Limiter {
     readonly what: string,
   ) {}
 
+  /** Slots neither held nor promised to a waiter. */
+  get free(): number {
+    return this.#waiting.length > 0 ? 0 : this.slots - this.#active;
+  }
+
+  /** A slot now if one is free, else undefined (never waits). */
+  tryAcquire(): (() => void) | undefined {
+    if (this.free <= 0) return undefined;
+    this.#active++;
+    return this.#releaser();
+  }
+
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) throw cancelled(this.what);
     if (this.#active >= this.slots) {
@@ -36,6 +48,10 @@ export class Limiter {
     } else {
       this.#active++;
     }
+    return this.#releaser();
+  }
+
+  #releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;

@@ -5,7 +5,7 @@
  */
 import type { ClockAnchor } from '../../clock.js';
 import { atMemoryCap, memoryCapReached, notDeployed } from './errors.js';
-import type { ArtifactMeta, HostContext, Invocation, RawRun } from './runtime.js';
+import type { ArtifactMeta, HostContext, Invocation, RawRun, StoredFunction } from './runtime.js';
 import { WorkerPool } from './worker-pool.js';
 
 export abstract class PooledRuntime<A, M extends ArtifactMeta> {
@@ -28,6 +28,7 @@ export abstract class PooledRuntime<A, M extends ArtifactMeta> {
       queueLimit: host.workers,
       anchor: host.anchor,
       warn: host.warn,
+      prepareTimeoutMs: host.limits.timeoutMs,
     });
   }
 
@@ -51,7 +52,7 @@ export abstract class PooledRuntime<A, M extends ArtifactMeta> {
   protected async runHeld(call: Invocation, deploy: string): Promise<RawRun> {
     const held = this.#held.get(call.fn.name);
     if (!held) throw notDeployed(`function "${call.fn.name}" has no ${this.#pool.what} artifact; deploy one with ${deploy}`);
-    const done = await this.#pool.run(held.sha256, held.artifact, call.input, call.limits, call.signal);
+    const done = await this.#pool.run(held.sha256, held.artifact, call.input, call.limits, call.signal, call.mode === 'prewarmed');
     const run: RawRun = {
       readyUs: done.readyUs,
       hostStartUs: done.readyUs,
@@ -67,12 +68,23 @@ export abstract class PooledRuntime<A, M extends ArtifactMeta> {
       run.error = memoryCapReached(capMb, done.error ?? `exited with code ${done.exitCode}`);
     }
     if (done.truncated) run.truncated = true;
+    if (done.prepared) run.prepared = true;
     return run;
   }
 
-  /** Stopped workers whose threads have not exited yet. */
+  /**
+   * Has a worker instantiate a fresh guest of `fn` ahead (`prewarmed` mode): one per worker and
+   * function at most, used by one call and then replaced by the worker (docs/runtimes.md, "Start modes").
+   */
+  prepare(fn: StoredFunction): Promise<boolean> {
+    const held = this.#held.get(fn.name);
+    if (!held) return Promise.resolve(false);
+    return this.#pool.prepare(held.sha256, held.artifact);
+  }
+
+  /** Stopped workers whose threads have not exited yet, and instances being prepared ahead. */
   backgroundWork(): number {
-    return this.#pool.stopping;
+    return this.#pool.stopping + this.#pool.preparing;
   }
 
   setAnchor(anchor: ClockAnchor): void {

@@ -3,7 +3,7 @@
  * runtimes only through it; a runtime imports host pieces from src/server/host/, never another runtime.
  */
 import type { ClockAnchor } from '../../clock.js';
-import type { ArtifactKind, Runtime as RuntimeName } from '../../protocol/api.js';
+import type { ArtifactKind, Runtime as RuntimeName, StartMode } from '../../protocol/api.js';
 import type { Clock } from './clock.js';
 
 /** What a runtime hands back for one invocation, before stamping (src/server/result.ts). */
@@ -17,6 +17,11 @@ export interface RawRun {
   exitCode: number | null;
   stdout: Uint8Array;
   stderr: Uint8Array;
+  /**
+   * The run used an instance prepared ahead (`prewarmed` mode). A prepared native process ran its
+   * harness' first line before the request; its `nebula-start` stamp is then not this call's start.
+   */
+  prepared?: boolean;
   /** Why the run failed (trap, signal, memory cap), when it did. */
   error?: string;
   /** Output beyond the cap was dropped (OutputBuffer.dropped > 0 on either stream). */
@@ -66,6 +71,11 @@ export interface Invocation {
   limits: Limits;
   /** Aborted when the client went away; runtimes may stop the run (optional to honour). */
   signal?: AbortSignal | undefined;
+  /**
+   * `prewarmed`: run in the instance prepared for this function when there is one, and prepare the
+   * next one afterwards (docs/runtimes.md, "Start modes"); default `cold`.
+   */
+  mode?: StartMode;
 }
 
 /**
@@ -160,8 +170,11 @@ export interface Runtime<M extends ArtifactMeta = ArtifactMeta> {
   describe(meta: M): Record<string, unknown>;
   /** Runs the function once; throws RuntimeError for not-deployed / unavailable / busy / timeout. */
   invoke(call: Invocation): Promise<RawRun>;
-  /** Prepares the next fresh instance before a request arrives (`prewarmed` start mode); not yet used. */
-  prepare?(fn: StoredFunction): Promise<void>;
+  /**
+   * Prepares a fresh instance of `fn` ahead of a `prewarmed` call, unless one is prepared already;
+   * resolves true when one is ready. It never waits for a slot: with none free it prepares nothing.
+   */
+  prepare(fn: StoredFunction): Promise<boolean>;
   /** Background work still running (e.g. containers being removed): the server is settled at 0. */
   backgroundWork?(): number;
   /** The clock was re-anchored: tell worker threads. */

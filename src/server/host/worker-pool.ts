@@ -22,7 +22,7 @@ import type { ClockAnchor } from '../../clock.js';
 import { monoToRealUs } from '../../clock.js';
 import { RuntimeError, cancelled } from './errors.js';
 import type { Limits } from './runtime.js';
-import type { WorkerDone, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { WorkerDone, WorkerPrepared, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
   /** The worker script (a .ts file under tsx is started through tsx's loader). */
@@ -36,6 +36,11 @@ export interface WorkerPoolOptions {
   heapMb?: number;
   /** A stopped worker that has not exited after this long is reported (it still holds its memory). */
   warn?: (message: string) => void;
+  /**
+   * Longest a worker may take to prepare an instance ahead (`prewarmed` mode) before it is replaced:
+   * an instantiation runs guest code (a start function) and is bounded like a call. Default 10 s.
+   */
+  prepareTimeoutMs?: number;
 }
 
 /**
@@ -58,6 +63,8 @@ interface Job<A> {
   dispatchedUs: number;
   /** The worker is loading the artifact for this job (first use in that worker): no timer yet. */
   loading: boolean;
+  /** Run in the worker's prepared instance of `key` if it holds one, and prepare the next after. */
+  prewarmed: boolean;
   resolve: (done: WorkerDone) => void;
   reject: (error: Error) => void;
 }
@@ -74,6 +81,14 @@ interface Slot<A> {
    * machine); a job handed to it meanwhile waits, and its timeout starts when the worker is up.
    */
   booted: boolean;
+  /** Keys the worker holds a prepared (never started) instance of. */
+  prepared: Set<string>;
+  /** Preparations asked of the worker and not yet answered (`prepared` replies). */
+  preparing: number;
+  /** Bounds the preparations (replaces a worker stuck in one); runs while `preparing` > 0 and no job does. */
+  prepareTimer: NodeJS.Timeout | undefined;
+  /** Who waits for a preparation of a key in this worker (POST /functions/{name}/prepare). */
+  prepareWaiters: Map<string, Array<(ok: boolean) => void>>;
 }
 
 /**
@@ -125,6 +140,33 @@ export class WorkerPool<A> {
     return this.#stopping.size;
   }
 
+  /** Instances being prepared ahead (`prewarmed` mode) in the workers. */
+  get preparing(): number {
+    return this.#slots.reduce((sum, slot) => sum + slot.preparing, 0);
+  }
+
+  /**
+   * Has one worker prepare an instance of `key` (a fresh, never-started guest) unless one holds one
+   * already; resolves whether one is ready. Prefers an idle worker; a busy one prepares after its call.
+   */
+  prepare(key: string, artifact: A): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#slots.some((s) => s.prepared.has(key))) return Promise.resolve(true);
+    const slot = this.#slots.find((s) => !s.job && s.booted) ?? this.#slots.find((s) => !s.job) ?? this.#slots[0]!;
+    return new Promise<boolean>((resolve) => {
+      const waiters = slot.prepareWaiters.get(key) ?? [];
+      waiters.push(resolve);
+      slot.prepareWaiters.set(key, waiters);
+      // One preparation per key and worker at a time: the waiters of the first share its answer.
+      if (waiters.length > 1) return;
+      const known = slot.keys.has(key);
+      slot.keys.add(key);
+      slot.preparing++;
+      this.#post(slot, { type: 'prepare', key, ...(known ? {} : { artifact }) });
+      if (!slot.job) this.#startPrepareTimer(slot);
+    });
+  }
+
   /**
    * Runs the guest `artifact` (cached by the workers under `key`) once with `input` on stdin. Rejects
    * `busy` when the queue is full, `timeout` after `limits.timeoutMs` (the worker is replaced), and
@@ -136,10 +178,12 @@ export class WorkerPool<A> {
     input: Uint8Array,
     limits: Pick<Limits, 'timeoutMs' | 'maxOutputBytes'>,
     signal?: AbortSignal,
+    prewarmed = false,
   ): Promise<WorkerDone> {
     if (this.#closed) return Promise.reject(shuttingDown());
     if (signal?.aborted) return Promise.reject(cancelled(this.#options.what));
-    const idle = this.#slots.find((s) => !s.job);
+    // A prewarmed call goes to the worker that holds an instance prepared for it, when one is idle.
+    const idle = (prewarmed ? this.#slots.find((s) => !s.job && s.prepared.has(key)) : undefined) ?? this.#slots.find((s) => !s.job);
     if (!idle && this.#queue.length >= this.#options.queueLimit) {
       return Promise.reject(
         new RuntimeError(
@@ -159,6 +203,7 @@ export class WorkerPool<A> {
         limits,
         dispatchedUs: 0,
         loading: false,
+        prewarmed,
         resolve: (done) => {
           detach();
           resolve(done);
@@ -195,6 +240,7 @@ export class WorkerPool<A> {
   /** Drops an artifact from every worker's cache (after a redeploy or delete). */
   forget(key: string): void {
     for (const slot of this.#slots) {
+      slot.prepared.delete(key);
       if (slot.keys.delete(key)) this.#post(slot, { type: 'forget', key });
     }
   }
@@ -205,6 +251,7 @@ export class WorkerPool<A> {
     await Promise.all(
       this.#slots.map(async (slot) => {
         if (slot.timer) clearTimeout(slot.timer);
+        this.#endPreparations(slot);
         slot.job?.reject(shuttingDown());
         slot.job = undefined;
         await slot.worker.terminate();
@@ -217,7 +264,18 @@ export class WorkerPool<A> {
     const control = new SharedArrayBuffer(4);
     const worker = newWorker(this.#options.script, { control, anchor: this.#anchor }, this.#options.heapMb ?? WORKER_HEAP_MB);
     worker.unref();
-    const slot: Slot<A> = { worker, wake: new Int32Array(control), keys: new Set(), job: undefined, timer: undefined, booted: false };
+    const slot: Slot<A> = {
+      worker,
+      wake: new Int32Array(control),
+      keys: new Set(),
+      job: undefined,
+      timer: undefined,
+      booted: false,
+      prepared: new Set(),
+      preparing: 0,
+      prepareTimer: undefined,
+      prepareWaiters: new Map(),
+    };
     worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
     worker.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') this.#onOutOfMemory(slot);
@@ -240,9 +298,15 @@ export class WorkerPool<A> {
       key: job.key,
       input: job.input,
       maxOutputBytes: job.limits.maxOutputBytes,
+      prewarmed: job.prewarmed,
       ...(known ? {} : { artifact: job.artifact }),
     };
     job.loading = !known;
+    if (job.prewarmed) {
+      // The worker uses the prepared instance (if it holds one) and prepares the next after replying.
+      slot.prepared.delete(job.key);
+      slot.preparing++;
+    }
     this.#post(slot, msg);
     if (slot.booted && !job.loading) this.#startTimer(slot, job);
   }
@@ -258,6 +322,7 @@ export class WorkerPool<A> {
   }
 
   #onReply(slot: Slot<A>, reply: WorkerReply): void {
+    if (reply.type === 'prepared') return this.#onPrepared(slot, reply);
     const job = slot.job;
     if (reply.type === 'booted') {
       slot.booted = true;
@@ -278,6 +343,41 @@ export class WorkerPool<A> {
     }
     this.#finish(slot);
     job.resolve(reply);
+  }
+
+  #onPrepared(slot: Slot<A>, reply: WorkerPrepared): void {
+    slot.preparing = Math.max(0, slot.preparing - 1);
+    if (reply.ok) slot.prepared.add(reply.key);
+    else if (reply.error !== undefined) this.#options.warn?.(`${this.#options.what}: preparing an instance failed: ${reply.error}`);
+    if (reply.dropped !== undefined) slot.prepared.delete(reply.dropped);
+    if (slot.preparing === 0 && slot.prepareTimer) {
+      clearTimeout(slot.prepareTimer);
+      slot.prepareTimer = undefined;
+    }
+    const waiters = slot.prepareWaiters.get(reply.key);
+    slot.prepareWaiters.delete(reply.key);
+    for (const resolve of waiters ?? []) resolve(reply.ok);
+  }
+
+  #startPrepareTimer(slot: Slot<A>): void {
+    if (slot.prepareTimer || slot.preparing === 0) return;
+    const ms = this.#options.prepareTimeoutMs ?? 10_000;
+    slot.prepareTimer = setTimeout(() => {
+      const job = slot.job;
+      this.#options.warn?.(`a ${this.#options.what} worker took longer than ${ms} ms to prepare an instance and was replaced`);
+      this.#replace(slot);
+      job?.reject(new RuntimeError('failed', `the ${this.#options.what} worker was replaced: preparing an instance ran past ${ms} ms`, 'worker-crashed'));
+    }, ms);
+  }
+
+  /** A worker goes away: its preparations end unanswered (their waiters learn nothing is prepared). */
+  #endPreparations(slot: Slot<A>): void {
+    if (slot.prepareTimer) clearTimeout(slot.prepareTimer);
+    slot.prepareTimer = undefined;
+    slot.preparing = 0;
+    slot.prepared.clear();
+    for (const waiters of slot.prepareWaiters.values()) for (const resolve of waiters) resolve(false);
+    slot.prepareWaiters.clear();
   }
 
   #onTimeout(slot: Slot<A>): void {
@@ -323,6 +423,7 @@ export class WorkerPool<A> {
   /** Terminates a slot's worker (if alive) and puts a fresh one in its place. */
   #replace(slot: Slot<A>): void {
     if (slot.timer) clearTimeout(slot.timer);
+    this.#endPreparations(slot);
     const index = this.#slots.indexOf(slot);
     if (index < 0) return;
     slot.job = undefined;
@@ -355,6 +456,8 @@ export class WorkerPool<A> {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = undefined;
     slot.job = undefined;
+    // A prewarmed call's worker now prepares the next instance: bounded like a call.
+    this.#startPrepareTimer(slot);
     this.#next(slot);
   }
 

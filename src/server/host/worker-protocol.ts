@@ -8,6 +8,8 @@ import type { ClockAnchor } from '../../clock.js';
 export type WorkerRequest<A = unknown> =
   | { type: 'anchor'; anchor: ClockAnchor }
   | { type: 'forget'; key: string }
+  /** Prepare a fresh instance of `key` ahead of a `prewarmed` call, unless one is prepared; answered `prepared`. */
+  | { type: 'prepare'; key: string; artifact?: A }
   | {
       type: 'run';
       id: number;
@@ -16,6 +18,11 @@ export type WorkerRequest<A = unknown> =
       artifact?: A;
       input: Uint8Array;
       maxOutputBytes: number;
+      /**
+       * Run in the instance prepared for `key` when there is one, then prepare the next (answered
+       * `prepared` after the `done` reply).
+       */
+      prewarmed: boolean;
     };
 
 /** What a guest's run produced, as the worker reports it. */
@@ -29,7 +36,23 @@ export interface GuestOutcome {
   memoryBytes?: number;
 }
 
-export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: number; endedUs: number };
+/** `prepared`: the run used an instance prepared ahead. */
+export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: number; endedUs: number; prepared?: boolean };
+
+/**
+ * A preparation ended: `ok` when the worker now holds a prepared instance of `key`; `dropped` names
+ * the key whose prepared instance it discarded to stay within MAX_PREPARED_PER_WORKER.
+ */
+export interface WorkerPrepared {
+  type: 'prepared';
+  key: string;
+  ok: boolean;
+  error?: string;
+  dropped?: string;
+}
+
+/** Prepared instances one worker holds at most (one per function); the oldest is dropped beyond. */
+export const MAX_PREPARED_PER_WORKER = 8;
 
 /** `booted`: the worker's loop runs (sent once); a call's timeout starts only then, not at a replacement's boot. */
 /**
@@ -37,4 +60,4 @@ export type WorkerDone = GuestOutcome & { type: 'done'; id: number; readyUs: num
  * built); the call's timeout starts then, so preparing an artifact — deploy-time work, done once per
  * worker — never counts against the function.
  */
-export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | { type: 'loaded'; id: number } | WorkerDone;
+export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | { type: 'loaded'; id: number } | WorkerDone | WorkerPrepared;

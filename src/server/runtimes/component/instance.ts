@@ -64,10 +64,34 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** Runs a fresh instance with `call`'s buffers; `ready` is called right before `run`. */
-export async function runComponent(component: LoadedComponent, host: WasiP2Host, call: ComponentCall, ready?: () => void): Promise<GuestOutcome> {
+/** A component instantiated and not yet run (`prewarmed` mode), with its core instances' memories. */
+export interface PreparedComponent {
+  run: () => void;
+  memories: WebAssembly.Memory[];
+}
+
+/**
+ * Instantiates a fresh component with the host's imports (which read whichever call is bound when it
+ * runs); its memories are collected into `memories` as it goes, so a failure in it still reports them.
+ */
+export async function instantiateComponent(component: LoadedComponent, host: WasiP2Host, memories: WebAssembly.Memory[] = []): Promise<PreparedComponent> {
+  const made = component.instantiate((name) => component.modules[name]!, host.imports, instantiator(memories));
+  return { run: runExport(made instanceof Promise ? await made : made), memories };
+}
+
+/**
+ * Runs a fresh instance with `call`'s buffers — `prepared` when one was instantiated ahead, else a
+ * new one; `ready` is called right before `run`.
+ */
+export async function runComponent(
+  component: LoadedComponent,
+  host: WasiP2Host,
+  call: ComponentCall,
+  ready?: () => void,
+  prepared?: PreparedComponent,
+): Promise<GuestOutcome> {
   host.bind(call);
-  const memories: WebAssembly.Memory[] = [];
+  const memories: WebAssembly.Memory[] = prepared?.memories ?? [];
   const outcome = (exitCode: number | null, error?: string): GuestOutcome => ({
     exitCode,
     stdout: call.stdout.concat(),
@@ -77,10 +101,9 @@ export async function runComponent(component: LoadedComponent, host: WasiP2Host,
     ...(error === undefined ? {} : { error }),
   });
   try {
-    const made = component.instantiate((name) => component.modules[name]!, host.imports, instantiator(memories));
-    const run = runExport(made instanceof Promise ? await made : made);
+    const instance = prepared ?? (await instantiateComponent(component, host, memories));
     ready?.();
-    run();
+    instance.run();
     return outcome(0);
   } catch (error) {
     if (error instanceof ComponentExit) return outcome(error.code);

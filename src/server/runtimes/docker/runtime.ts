@@ -7,15 +7,19 @@
  * Stamps: ready = container created and attached, just before the start request (the start API
  * returns only once the process runs, so its return cannot be "ready"); host start estimate = the
  * start request returned; ended = the wait returned or the output stream ended, whichever came first.
+ *
+ * In `prewarmed` mode the next call's container is created and attached ahead (not started); the call
+ * writes its input and starts it. It is a fresh container used once (docs/runtimes.md, "Start modes").
  */
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { sha256 } from '../../host/digest.js';
 import { RuntimeError, cancelled, invalidArtifact, memoryCapReached, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
-import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, Upload } from '../../host/runtime.js';
+import { PreparedSet, type PreparedInstance } from '../../host/prepared.js';
+import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction, Upload } from '../../host/runtime.js';
 import { readImageManifest, retagArchive } from './archive.js';
 
 export const FUNCTION_LABEL = 'nebula.function';
@@ -67,6 +71,18 @@ function demux(stream: NodeJS.ReadableStream, stdout: OutputBuffer, stderr: Outp
   });
 }
 
+/** A container created and attached, not started (`#create`): a cold call's first steps, or a prepared one. */
+interface Created extends PreparedInstance {
+  container: Docker.Container;
+  stream: NodeJS.ReadWriteStream;
+  stdout: OutputBuffer;
+  stderr: OutputBuffer;
+  /** The attach stream ended (the container's output is complete). */
+  streamEnded: Promise<void>;
+  /** When it ended, µs (0 before). */
+  streamEndedUs: () => number;
+}
+
 const DISABLED = 'docker is disabled in this server';
 /** How often removing an image that a container still uses is retried. */
 const IMAGE_RETRY_MS = 250;
@@ -86,6 +102,8 @@ export class DockerRuntime implements Runtime<DockerMeta> {
   readonly #removals = new Set<Promise<void>>();
   /** Containers between create and removal-scheduled: killed on close() so none outlives the server. */
   readonly #running = new Set<Docker.Container>();
+  /** Containers created and attached ahead for `prewarmed` calls, one per function, each holding a container slot. */
+  readonly #prepared: PreparedSet<Created>;
 
   constructor(host: HostContext, settings: DockerSettings) {
     this.#host = host;
@@ -93,6 +111,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
     this.slots = settings.containers;
     // No queue of its own: admission (app.ts) queues calls before they get here.
     this.#limiter = new Limiter(settings.containers, 0, 'container');
+    this.#prepared = new PreparedSet(this.#limiter);
     this.docker = settings.socketPath ? new Docker({ socketPath: settings.socketPath }) : new Docker();
     this.#where = settings.socketPath ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock';
     if (!settings.enabled) this.#reason = DISABLED;
@@ -109,7 +128,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
   }
 
   backgroundWork(): number {
-    return this.#removals.size;
+    return this.#removals.size + this.#prepared.busy;
   }
 
   /** Pings the engine (2 s budget) and records whether it answers. */
@@ -172,7 +191,9 @@ export class DockerRuntime implements Runtime<DockerMeta> {
   }
 
   /** Removes an image nebula tagged (after a redeploy or delete); failures only warn. */
-  forget(_name: string, meta: DockerMeta): void {
+  forget(name: string, meta: DockerMeta): void {
+    // The prepared container goes first: the image cannot be removed while a container uses it.
+    this.#prepared.forget(name);
     if (this.#settings.enabled) this.#removeImage(meta.image);
   }
 
@@ -189,23 +210,110 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         `function "${fn.name}" has no docker image; deploy a native executable (PUT /functions/${fn.name}/native) or an image archive (PUT /functions/${fn.name}/docker)`,
       );
     }
-    const release = await this.#limiter.acquire(call.signal);
+    const prewarmed = call.mode === 'prewarmed';
+    const taken = prewarmed ? this.#prepared.take(fn.name, meta.image) : undefined;
     try {
-      return await this.#run(fn.name, meta.image, call.input, call.limits, call.signal);
+      if (taken) {
+        try {
+          return await this.#run(fn.name, meta.image, call.input, call.limits, call.signal, taken.instance);
+        } finally {
+          taken.release();
+        }
+      }
+      await this.#prepared.makeRoom();
+      const release = await this.#limiter.acquire(call.signal);
+      try {
+        return await this.#run(fn.name, meta.image, call.input, call.limits, call.signal);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      // The next prewarmed call's container is created now, off this call's path.
+      if (prewarmed) void this.prepare(fn);
     }
+  }
+
+  /** Creates and attaches a container of `fn` ahead of a `prewarmed` call (not started), holding a container slot. */
+  prepare(fn: StoredFunction): Promise<boolean> {
+    const meta = fn.meta.docker as DockerMeta | undefined;
+    if (!meta || !this.#available) return Promise.resolve(false);
+    return this.#prepared.prepare(
+      fn.name,
+      meta.image,
+      () => this.#create(fn.name, meta.image, this.#host.limits),
+      (error) => this.#host.warn(`docker: preparing a container of ${fn.name} failed: ${errorText(error)}`),
+    );
+  }
+
+  /**
+   * Creates a container and attaches to it (the output is collected from then on); not started.
+   * A cold call does this on its path, a prewarmed one found it done.
+   */
+  async #create(name: string, image: string, limits: Limits): Promise<Created> {
+    const { clock } = this.#host;
+    const { maxOutputBytes, maxMemoryMb } = limits;
+    const container = await this.docker.createContainer({
+      Image: image,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      Tty: false,
+      NetworkDisabled: true,
+      Labels: { [FUNCTION_LABEL]: name },
+      HostConfig: {
+        NetworkMode: 'none',
+        Memory: maxMemoryMb * 1024 * 1024,
+        MemorySwap: maxMemoryMb * 1024 * 1024,
+        PidsLimit: this.#settings.pidsLimit,
+      },
+    });
+    this.#running.add(container);
+    let stream: NodeJS.ReadWriteStream;
+    try {
+      stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+    } catch (error) {
+      this.#running.delete(container);
+      void this.#removeLater(container);
+      throw error;
+    }
+    const stdout = new OutputBuffer(maxOutputBytes);
+    const stderr = new OutputBuffer(maxOutputBytes);
+    let streamEndedUs = 0;
+    const streamEnded = new Promise<void>((resolve) => {
+      const done = (): void => {
+        streamEndedUs ||= clock.nowUs();
+        resolve();
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    demux(stream, stdout, stderr);
+    return {
+      container,
+      stream,
+      stdout,
+      stderr,
+      streamEnded,
+      streamEndedUs: () => streamEndedUs,
+      discard: () => {
+        (stream as unknown as Duplex).destroy();
+        this.#running.delete(container);
+        return this.#removeLater(container);
+      },
+    };
   }
 
   /**
    * One container run. When `signal` fires (the client went away) the container is killed wherever
    * the run is — before start it is never started — and removed like any other.
    */
-  async #run(name: string, image: string, input: Buffer, limits: Limits, signal: AbortSignal | undefined): Promise<RawRun> {
+  async #run(name: string, image: string, input: Buffer, limits: Limits, signal: AbortSignal | undefined, prepared?: Created): Promise<RawRun> {
     const { clock } = this.#host;
-    const { pidsLimit } = this.#settings;
-    const { timeoutMs, maxOutputBytes, maxMemoryMb } = limits;
-    let container: Docker.Container | undefined;
+    const { timeoutMs, maxMemoryMb } = limits;
+    let container: Docker.Container | undefined = prepared?.container;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     let abandoned = false;
@@ -216,38 +324,9 @@ export class DockerRuntime implements Runtime<DockerMeta> {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (signal?.aborted) throw cancelled('docker');
-      container = await this.docker.createContainer({
-        Image: image,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        OpenStdin: true,
-        StdinOnce: true,
-        Tty: false,
-        NetworkDisabled: true,
-        Labels: { [FUNCTION_LABEL]: name },
-        HostConfig: {
-          NetworkMode: 'none',
-          Memory: maxMemoryMb * 1024 * 1024,
-          MemorySwap: maxMemoryMb * 1024 * 1024,
-          PidsLimit: pidsLimit,
-        },
-      });
-      this.#running.add(container);
-      const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
-      const stdout = new OutputBuffer(maxOutputBytes);
-      const stderr = new OutputBuffer(maxOutputBytes);
-      let streamEndedUs = 0;
-      const streamEnded = new Promise<void>((resolve) => {
-        const done = (): void => {
-          streamEndedUs ||= clock.nowUs();
-          resolve();
-        };
-        stream.once('end', done);
-        stream.once('close', done);
-        stream.once('error', done);
-      });
-      demux(stream, stdout, stderr);
+      const created = prepared ?? (await this.#create(name, image, limits));
+      container = created.container;
+      const { stream, stdout, stderr, streamEnded } = created;
       // Input goes in before start: the engine buffers it in the container's stdin pipe, and the
       // half-close (StdinOnce) gives the function EOF after its line.
       stream.end(input);
@@ -273,7 +352,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
       const run: RawRun = {
         readyUs,
         hostStartUs,
-        endedUs: streamEndedUs ? Math.min(streamEndedUs, waitedUs) : waitedUs,
+        endedUs: created.streamEndedUs() ? Math.min(created.streamEndedUs(), waitedUs) : waitedUs,
         exitCode,
         stdout: stdout.concat(),
         stderr: stderr.concat(),
@@ -284,6 +363,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
         run.error = memoryCapReached(maxMemoryMb, 'the engine killed the container (OOMKilled, exit 137)');
       }
       if (stdout.dropped + stderr.dropped > 0) run.truncated = true;
+      if (prepared) run.prepared = true;
       return run;
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
@@ -301,7 +381,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
       clearTimeout(timer);
       if (container) {
         this.#running.delete(container);
-        this.#removeLater(container);
+        void this.#removeLater(container);
       }
     }
   }
@@ -317,7 +397,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
   }
 
   /** Removes the container and its anonymous volumes (`v`: an image's VOLUME gets one per container). */
-  #removeLater(container: Docker.Container): void {
+  #removeLater(container: Docker.Container): Promise<void> {
     const removal = container
       .remove({ force: true, v: true })
       .then(
@@ -331,6 +411,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
       )
       .finally(() => this.#removals.delete(removal));
     this.#removals.add(removal);
+    return removal;
   }
 
   /** Builds `FROM scratch` + the binary as /fn, tagged nebula-fn-<name>:<sha12>; the binary is streamed from the upload's file. */
@@ -418,6 +499,7 @@ export class DockerRuntime implements Runtime<DockerMeta> {
    * for every removal, so a server stopped mid-invocation leaves no container behind.
    */
   async close(): Promise<void> {
+    await this.#prepared.close();
     const running = [...this.#running];
     await Promise.all(running.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
     await Promise.all([...this.#removals]);

@@ -13,6 +13,9 @@
  * The function is spawned through the launcher (./launcher.ts), which caps its address space at
  * --max-memory-mb (RLIMIT_AS, inherited by what it forks) and reports how it ended and its peak
  * memory: a failure with the memory at the cap is reported as the cap being reached.
+ *
+ * In `prewarmed` mode the next call's process is spawned ahead and blocks in its read of stdin; the
+ * call hands it the input (ready = then). It is a fresh process used once (docs/runtimes.md, "Start modes").
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -23,6 +26,7 @@ import { sha256 } from '../../host/digest.js';
 import { RuntimeError, atMemoryCap, cancelled, memoryCapReached, notDeployed } from '../../host/errors.js';
 import { Limiter } from '../../host/limiter.js';
 import { OutputBuffer } from '../../host/output-buffer.js';
+import { PreparedSet, type PreparedInstance } from '../../host/prepared.js';
 import { ProcessTrees } from '../../host/process-tree.js';
 import type { ArtifactMeta, HostContext, Invocation, Limits, Loaded, RawRun, Runtime, RuntimeHealth, Staged, StoredFunction, Upload } from '../../host/runtime.js';
 import { checkElfHeader, ELF_HEADER_BYTES, ELF_MACHINE, validateElf, validateElfFile } from './elf.js';
@@ -61,6 +65,14 @@ function killGroup(pgid: number | undefined): void {
   }
 }
 
+/** A spawned function waiting for its input (`#launch`). */
+interface Launched extends PreparedInstance {
+  /** Alive and not stopped: still waiting for `go`. */
+  readonly waiting: boolean;
+  /** Hands it the input and resolves with its run; `prepared`: it was spawned ahead of this call. */
+  go(input: Buffer, signal: AbortSignal | undefined, prepared: boolean): Promise<RawRun>;
+}
+
 export class NativeRuntime implements Runtime<NativeMeta> {
   readonly name = 'native';
   readonly artifact = 'native';
@@ -68,6 +80,8 @@ export class NativeRuntime implements Runtime<NativeMeta> {
   readonly #host: HostContext;
   readonly #limiter: Limiter;
   readonly #trees: ProcessTrees;
+  /** Processes spawned ahead for `prewarmed` calls, one per function, each holding a process slot. */
+  readonly #prepared: PreparedSet<Launched>;
   /** Stops each call in flight (kills its group and tree, cuts its pipes): close() calls them all. */
   readonly #stops = new Set<(why: 'shutting-down') => void>();
   #closed = false;
@@ -82,6 +96,7 @@ export class NativeRuntime implements Runtime<NativeMeta> {
     // No queue of its own: admission (app.ts) queues calls before they get here.
     this.#limiter = new Limiter(host.processSlots, 0, 'native process');
     this.#trees = new ProcessTrees(host.cgroups);
+    this.#prepared = new PreparedSet(this.#limiter);
   }
 
   /** Finds (or compiles) the launcher that applies the memory cap; without one, says what is missing. */
@@ -93,7 +108,7 @@ export class NativeRuntime implements Runtime<NativeMeta> {
   }
 
   backgroundWork(): number {
-    return this.#hunting;
+    return this.#hunting + this.#prepared.busy;
   }
 
   /**
@@ -138,8 +153,9 @@ export class NativeRuntime implements Runtime<NativeMeta> {
     return { meta: { ...meta, sha256: hash }, warning: 'the native binary was newer than its meta.json (interrupted deploy); using the file' };
   }
 
-  forget(): void {
-    // Nothing held beyond the file, which the store removes.
+  /** The binary was replaced or deleted: a process prepared from it is discarded. */
+  forget(name: string): void {
+    this.#prepared.forget(name);
   }
 
   describe(meta: NativeMeta): Record<string, unknown> {
@@ -148,102 +164,137 @@ export class NativeRuntime implements Runtime<NativeMeta> {
 
   async invoke(call: Invocation): Promise<RawRun> {
     const { fn } = call;
-    if (!fn.meta.native) {
+    const meta = fn.meta.native as NativeMeta | undefined;
+    if (!meta) {
       throw notDeployed(`function "${fn.name}" has no native artifact; deploy one with PUT /functions/${fn.name}/native`);
     }
     if (this.#closed) throw new RuntimeError('shutting-down', 'the server is shutting down');
-    const release = await this.#limiter.acquire(call.signal);
+    const prewarmed = call.mode === 'prewarmed';
+    // A prepared process that died while it waited (killed from outside) is discarded, not used.
+    const taken = prewarmed ? this.#prepared.take(fn.name, meta.sha256, (p) => p.waiting) : undefined;
     try {
-      return await this.#run(join(fn.dir, FILE), call.input, call.limits, call.signal);
+      if (taken) {
+        try {
+          return await taken.instance.go(call.input, call.signal, true);
+        } finally {
+          taken.release();
+        }
+      }
+      await this.#prepared.makeRoom();
+      const release = await this.#limiter.acquire(call.signal);
+      try {
+        return await this.#launch(join(fn.dir, FILE), call.limits).go(call.input, call.signal, false);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      // The next prewarmed call's process is spawned now, off this call's path.
+      if (prewarmed) void this.prepare(fn);
     }
   }
 
-  #run(path: string, input: Buffer, limits: Limits, signal: AbortSignal | undefined): Promise<RawRun> {
+  /** Spawns a process of `fn` that waits for its input on stdin (`prewarmed` mode), holding a process slot. */
+  prepare(fn: StoredFunction): Promise<boolean> {
+    const meta = fn.meta.native as NativeMeta | undefined;
+    if (!meta || this.#closed || !this.health().available) return Promise.resolve(false);
+    const path = join(fn.dir, FILE);
+    return this.#prepared.prepare(
+      fn.name,
+      meta.sha256,
+      () => Promise.resolve(this.#launch(path, this.#host.limits)),
+      (error) => this.#host.warn(`native: preparing a process of ${fn.name} failed: ${String(error)}`),
+    );
+  }
+
+  /**
+   * Spawns the function (through the launcher) with its stdio piped and every handler in place; it
+   * runs once `go` hands it its input. A cold call goes at once; a prepared process waits in its read
+   * of stdin until a call arrives — its ready stamp is then the call's, not the spawn's.
+   */
+  #launch(path: string, limits: Limits): Launched {
     const { clock } = this.#host;
     const { timeoutMs, maxOutputBytes, maxMemoryMb } = limits;
-    return new Promise<RawRun>((resolve, reject) => {
-      const stdout = new OutputBuffer(maxOutputBytes);
-      const stderr = new OutputBuffer(maxOutputBytes);
-      let stopped: 'timeout' | 'cancelled' | 'shutting-down' | undefined;
-      let hostStartUs = 0;
-      let endedUs = 0;
-      let grace: NodeJS.Timeout | undefined;
-      const tree = this.#trees.open(maxMemoryMb);
-      const cap = this.#cap;
-      const launched = launchCommand(cap, path, maxMemoryMb * 1024 * 1024);
-      const readyUs = clock.nowUs();
-      const child = spawn(launched.file, launched.args, {
-        // fd 3: the launcher's report (./launcher.ts)
-        stdio: cap.kind === 'launcher' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-        env: tree.env,
-        cwd: '/',
-        detached: true,
-      });
-      const pgid = child.pid;
-      const reportPipe = child.stdio[3] as Readable | null | undefined;
-      let reportText = '';
-      let adoptedFunction = false;
-      reportPipe?.setEncoding('utf8');
-      reportPipe?.on('data', (chunk: string) => {
-        reportText += chunk;
-        // The forked function joins the call's cgroup too (the launcher itself was adopted below).
-        const pid = /^pid (\d+)\n/.exec(reportText)?.[1];
-        if (pid && !adoptedFunction) {
-          adoptedFunction = true;
-          tree.adopt(Number(pid));
-        }
-      });
-      reportPipe?.on('error', () => undefined);
-      const cutPipes = (): void => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        child.stdin.destroy();
-        reportPipe?.destroy();
-      };
-      /** Ends the call from outside: kill all it runs, and find what escaped. */
-      const stop = (why: 'timeout' | 'cancelled' | 'shutting-down'): void => {
-        stopped ??= why;
-        killGroup(pgid);
-        void tree.hunt();
-        if (why === 'shutting-down') cutPipes();
-      };
-      const onAbort = (): void => stop('cancelled');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#stops.add(stop);
-      child.once('spawn', () => {
-        hostStartUs = clock.nowUs();
-      });
-      const timer = setTimeout(() => stop('timeout'), timeoutMs);
-      child.stdout.on('data', (c: Buffer) => stdout.push(c));
-      child.stderr.on('data', (c: Buffer) => stderr.push(c));
-      // A function that exits without reading its input closes the pipe under us: not an error.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-      if (pgid !== undefined) tree.adopt(pgid);
-      child.once('exit', () => {
-        endedUs = clock.nowUs();
-        // Whatever the function left running is part of it: end it so its stdio closes.
-        killGroup(pgid);
-        tree.kill();
-        // What left the group is found by the marker (every call: the scan reads only the pids
-        // handed out since this call's), off the reply's path; the server is settled once it is done.
-        this.#hunting++;
-        void tree.hunt().finally(() => this.#hunting--);
-        // Still open a moment later: a process outside the group and cgroup holds them (setsid + a
-        // fork before the move into the cgroup, or no cgroup here). Hunt it, and stop waiting.
-        grace = setTimeout(() => {
-          void tree.hunt().finally(cutPipes);
-        }, PIPE_GRACE_MS);
-      });
-      const settle = (): void => {
-        clearTimeout(timer);
-        clearTimeout(grace);
-        signal?.removeEventListener('abort', onAbort);
-        this.#stops.delete(stop);
-        void tree.release();
-      };
+    const stdout = new OutputBuffer(maxOutputBytes);
+    const stderr = new OutputBuffer(maxOutputBytes);
+    let stopped: 'timeout' | 'cancelled' | 'shutting-down' | undefined;
+    let hostStartUs = 0;
+    let endedUs = 0;
+    let grace: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let detachSignal = (): void => undefined;
+    let closed = false;
+    const tree = this.#trees.open(maxMemoryMb);
+    const cap = this.#cap;
+    const launched = launchCommand(cap, path, maxMemoryMb * 1024 * 1024);
+    let readyUs = clock.nowUs();
+    const child = spawn(launched.file, launched.args, {
+      // fd 3: the launcher's report (./launcher.ts)
+      stdio: cap.kind === 'launcher' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      env: tree.env,
+      cwd: '/',
+      detached: true,
+    });
+    const pgid = child.pid;
+    const reportPipe = child.stdio[3] as Readable | null | undefined;
+    let reportText = '';
+    let adoptedFunction = false;
+    reportPipe?.setEncoding('utf8');
+    reportPipe?.on('data', (chunk: string) => {
+      reportText += chunk;
+      // The forked function joins the call's cgroup too (the launcher itself was adopted below).
+      const pid = /^pid (\d+)\n/.exec(reportText)?.[1];
+      if (pid && !adoptedFunction) {
+        adoptedFunction = true;
+        tree.adopt(Number(pid));
+      }
+    });
+    reportPipe?.on('error', () => undefined);
+    const cutPipes = (): void => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.stdin.destroy();
+      reportPipe?.destroy();
+    };
+    /** Ends the call from outside: kill all it runs, and find what escaped. */
+    const stop = (why: 'timeout' | 'cancelled' | 'shutting-down'): void => {
+      stopped ??= why;
+      killGroup(pgid);
+      void tree.hunt();
+      if (why === 'shutting-down') cutPipes();
+    };
+    this.#stops.add(stop);
+    child.once('spawn', () => {
+      hostStartUs = clock.nowUs();
+    });
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    // A function that exits without reading its input closes the pipe under us: not an error.
+    child.stdin.on('error', () => undefined);
+    if (pgid !== undefined) tree.adopt(pgid);
+    child.once('exit', () => {
+      endedUs = clock.nowUs();
+      // Whatever the function left running is part of it: end it so its stdio closes.
+      killGroup(pgid);
+      tree.kill();
+      // What left the group is found by the marker (every call: the scan reads only the pids
+      // handed out since this call's), off the reply's path; the server is settled once it is done.
+      this.#hunting++;
+      void tree.hunt().finally(() => this.#hunting--);
+      // Still open a moment later: a process outside the group and cgroup holds them (setsid + a
+      // fork before the move into the cgroup, or no cgroup here). Hunt it, and stop waiting.
+      grace = setTimeout(() => {
+        void tree.hunt().finally(cutPipes);
+      }, PIPE_GRACE_MS);
+    });
+    const settle = (): void => {
+      closed = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      detachSignal();
+      this.#stops.delete(stop);
+      void tree.release();
+    };
+    const outcome = new Promise<RawRun>((resolve, reject) => {
       child.once('error', (error) => {
         settle();
         reject(new RuntimeError('failed', `cannot start the native executable: ${error.message}`, 'spawn-failed'));
@@ -266,7 +317,8 @@ export class NativeRuntime implements Runtime<NativeMeta> {
         const signal = report.signal !== undefined ? (signalName(report.signal) ?? null) : report.exitCode === undefined ? launcherSignal : null;
         const run: RawRun = {
           readyUs,
-          hostStartUs: hostStartUs || readyUs,
+          // A prepared process was spawned before the call: its start here is the input reaching it.
+          hostStartUs: Math.max(hostStartUs || readyUs, readyUs),
           endedUs: endedUs || clock.nowUs(),
           exitCode: signal ? signalExitCode(signal) : code,
           stdout: stdout.concat(),
@@ -280,6 +332,30 @@ export class NativeRuntime implements Runtime<NativeMeta> {
         resolve(run);
       });
     });
+    // A prepared process discarded before any call is never awaited.
+    outcome.catch(() => undefined);
+    return {
+      get waiting() {
+        return !closed && stopped === undefined;
+      },
+      go(input, signal, prepared) {
+        if (prepared) readyUs = clock.nowUs();
+        const onAbort = (): void => stop('cancelled');
+        signal?.addEventListener('abort', onAbort, { once: true });
+        detachSignal = () => signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) stop('cancelled');
+        timer = setTimeout(() => stop('timeout'), timeoutMs);
+        child.stdin.end(input);
+        return prepared ? outcome.then((run) => ({ ...run, prepared: true })) : outcome;
+      },
+      discard() {
+        stop('shutting-down');
+        return outcome.then(
+          () => undefined,
+          () => undefined,
+        );
+      },
+    };
   }
 
   /**
@@ -288,7 +364,9 @@ export class NativeRuntime implements Runtime<NativeMeta> {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    const prepared = this.#prepared.close();
     for (const stop of [...this.#stops]) stop('shutting-down');
+    await prepared;
     await this.#trees.killAll();
   }
 }

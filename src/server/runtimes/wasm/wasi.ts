@@ -161,16 +161,27 @@ export function createWasiHost(
   };
 }
 
-/** Runs `_start` of a fresh instance with `call`'s buffers; returns the exit code or the trap. */
+/** The error text of a guest's failure (a trap, an out-of-range allocation, anything else thrown). */
+function describeFailure(error: unknown): string {
+  if (error instanceof WebAssembly.RuntimeError) return `RuntimeError: ${error.message}`;
+  if (error instanceof RangeError) return `RangeError: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Runs `_start` of a fresh instance with `call`'s buffers; returns the exit code or the trap.
+ * `prepared`: an instance made ahead from the same module and host (`prewarmed` mode), never started.
+ */
 export function runInstance(
   module: WebAssembly.Module,
   host: WasiHost,
   call: WasiCall,
   onReady?: () => void,
+  prepared?: WebAssembly.Instance,
 ): { exitCode: number | null; error?: string } {
   host.bind(call);
   try {
-    const instance = new WebAssembly.Instance(module, host.imports);
+    const instance = prepared ?? new WebAssembly.Instance(module, host.imports);
     call.memory = instance.exports.memory as WebAssembly.Memory;
     const start = instance.exports._start as () => void;
     onReady?.();
@@ -178,8 +189,6 @@ export function runInstance(
     return { exitCode: 0 };
   } catch (error) {
     if (error instanceof WasiExit) return { exitCode: error.code };
-    if (error instanceof WebAssembly.RuntimeError) return { exitCode: null, error: `RuntimeError: ${error.message}` };
-    if (error instanceof RangeError) return { exitCode: null, error: `RangeError: ${error.message}` };
-    return { exitCode: null, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    return { exitCode: null, error: describeFailure(error) };
   }
 }
