@@ -392,7 +392,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
         const code = failed.request_error?.code;
         const status = failed.request_error?.status;
         this.#failedIfMeasured(planned);
-        this.#emitLine({ ...this.#lineFor(seq, planned, sent, replied, failed), ...extra });
+        this.#emitLine(Object.assign(this.#lineFor(seq, planned, sent, replied, failed), extra));
         this.emit('error', { message: `${planned.function} on ${planned.runtime} (input ${planned.input}): ${message}`, fatal: false, seq });
         // An answer with a status (404, 504…) is the target working; no answer at all is the target gone
         // — unless we aborted the request ourselves (a forced stop).
@@ -409,7 +409,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       // Outside the try: a failure to record the line (a full disk) is not the target failing.
       const replied = nowUs();
       if (!result.ok) this.#failedIfMeasured(planned);
-      this.#emitLine({ ...this.#lineFor(seq, planned, sent, replied, result), ...extra });
+      this.#emitLine(Object.assign(this.#lineFor(seq, planned, sent, replied, result), extra));
       return;
     }
   }
@@ -426,15 +426,15 @@ export class Driver extends EventEmitter<DriverEventMap> {
     result: Omit<InvocationLine, 'run_id' | 'seq' | 'rep' | 'warmup' | 'client' | 'clock' | 'energy' | 'energy_thesis'>,
   ): InvocationLine {
     const clock = this.#offset ? { offset_us: this.#offset.offset_us, uncertainty_us: this.#offset.uncertainty_us } : null;
-    return {
-      ...result,
+    // Object.assign, not a spread followed by properties (~40 µs on Node 20, docs/performance.md).
+    return Object.assign({}, result, {
       run_id: this.#o.runId,
       seq,
       rep: planned.rep,
       warmup: planned.warmup,
       client: { sent_us: sent, replied_us: replied },
       clock,
-    };
+    });
   }
 
   #onSample(sample: Sample): void {

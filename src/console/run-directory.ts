@@ -1,8 +1,10 @@
 /**
  * The run directory (docs/results.md): run.json rewritten atomically on every status change,
- * invocations.jsonl written line by line with a synchronous write each as each invocation completes
- * (so a crash, SIGKILL or Ctrl-C right after an invocation still has it on disk, whatever the meter
- * does), a load run's stages.jsonl as each stage ends, energy.jsonl likewise once the meter has covered a window, samples.jsonl batched (at ≥ 500 samples/s one write per
+ * invocations.jsonl written with a synchronous write at the end of the event-loop turn in which
+ * invocations completed — one write for all lines of that turn — so a line is on disk before the
+ * console sends its next request in a sequential run, and within a turn under load (a crash,
+ * SIGKILL or Ctrl-C after that still has it, whatever the meter does; a write per line cost half the
+ * load generator's throughput, docs/performance.md), a load run's stages.jsonl as each stage ends, energy.jsonl likewise once the meter has covered a window, samples.jsonl batched (at ≥ 500 samples/s one write per
  * sample would cost more than the sampling) and flushed at least every `flushMs`.
  */
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
@@ -15,12 +17,19 @@ export function runIdFor(suite: string, date: Date = new Date()): string {
   return `${suite}-${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
+/** A turn's invocation lines are written at once up to this size (characters), then in batches of it. */
+const MAX_BATCH_CHARS = 256 * 1024;
+
 export class RunDirectory {
   readonly dir: string;
   readonly #invocations: number;
   readonly #energy: number;
   readonly #samples: number;
   #pending: string[] = [];
+  /** Invocation lines of this event-loop turn, written by `flushInvocations` (setImmediate). */
+  #lines: string[] = [];
+  #linesBytes = 0;
+  #linesScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -55,7 +64,24 @@ export class RunDirectory {
 
   appendInvocation(line: InvocationLine): void {
     if (this.#closed) return;
-    writeSync(this.#invocations, `${JSON.stringify(line)}\n`);
+    const text = `${JSON.stringify(line)}\n`;
+    this.#lines.push(text);
+    this.#linesBytes += text.length;
+    if (this.#linesBytes >= MAX_BATCH_CHARS) this.flushInvocations();
+    else if (!this.#linesScheduled) {
+      this.#linesScheduled = true;
+      setImmediate(() => this.flushInvocations());
+    }
+  }
+
+  /** Writes the invocation lines not yet on disk (the end of the turn, a full batch, or close). */
+  flushInvocations(): void {
+    this.#linesScheduled = false;
+    if (this.#lines.length === 0 || this.#closed) return;
+    const text = this.#lines.length === 1 ? this.#lines[0]! : this.#lines.join('');
+    this.#lines = [];
+    this.#linesBytes = 0;
+    writeSync(this.#invocations, text);
   }
 
   appendEnergy(line: EnergyLine): void {
@@ -90,6 +116,7 @@ export class RunDirectory {
   /** Flushes and closes the line files. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
+    this.flushInvocations();
     this.flushSamples();
     this.#closed = true;
     clearInterval(this.#timer);

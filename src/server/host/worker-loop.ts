@@ -55,7 +55,8 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
 
   const reply = (id: number, readyUs: number, outcome: GuestOutcome & { prepared?: boolean }): void => {
     const endedUs = nowUs();
-    port.postMessage({ ...outcome, type: 'done', id, readyUs: readyUs || endedUs, endedUs } satisfies WorkerReply);
+    // Object.assign, not a spread followed by properties: that cost ~15 µs a call on Node 20 (docs/performance.md).
+    port.postMessage(Object.assign({}, outcome, { type: 'done' as const, id, readyUs: readyUs || endedUs, endedUs }) satisfies WorkerReply);
   };
 
   /**
