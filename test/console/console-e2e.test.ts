@@ -296,3 +296,38 @@ test('a target that dies mid-run is recorded, retried, and ends the run with exi
   assert.equal(summary.status, 'failed');
   assert.equal(summary.totals.errors, failedCount);
 });
+
+test('SIGKILL during a meter outage loses no completed invocation: every answer the server gave is a line on disk', async () => {
+  const own = await serverWith(['factorial']);
+  const meter = await startSimulatedPdu({ host: '127.0.0.1', port: 0 });
+  const dir = await workDir();
+  const suite = await writeSuite(dir, 'name: outage\nruntimes: [wasm]\nrepetitions: 100000\nbaseline: { seconds: 0 }\nfunctions:\n  - { name: factorial, inputs: [3] }\n');
+  const out = join(dir, 'r');
+  const { child, done } = runCli(['console', suite, '--ci', '--out', out, '--target', own.url, '--meter', meter.spec]);
+  let runDir = '';
+  const lineCount = async (): Promise<number> => (await readFile(join(runDir, 'invocations.jsonl'), 'utf8')).split('\n').length - 1;
+  try {
+    await waitFor(async () => {
+      if (!existsSync(out)) return false;
+      runDir = await onlyRunDir(out).catch(() => '');
+      return runDir !== '' && existsSync(join(runDir, 'invocations.jsonl')) && (await lineCount()) >= 10;
+    }, 'ten invocations');
+    // The outage: the meter goes away; invocations go on while the console waits for it.
+    await meter.close();
+    const atOutage = await lineCount();
+    await waitFor(async () => (await lineCount()) >= atOutage + 20, 'twenty invocations during the outage');
+    child.kill('SIGKILL');
+    await done;
+    const answered = Number(/^nebula_invocations_total\{function="factorial",runtime="wasm"\} (\d+)$/m.exec(await (await fetch(`${own.url}/metrics`)).text())?.[1]);
+    const lines = await linesOf(runDir);
+    // At most the one request in flight at the kill was answered without its line.
+    assert.ok(answered - lines.length >= 0 && answered - lines.length <= 1, `server answered ${answered}, ${lines.length} lines on disk`);
+    assert.deepEqual(lines.map((l) => l.seq), [...Array(lines.length).keys()]);
+    // The lines did not wait for energy: the records of the outage's invocations never came.
+    const energies = await readJsonLines(join(runDir, 'energy.jsonl'));
+    assert.ok(energies.length < lines.length - 10, `${energies.length} energy records for ${lines.length} lines`);
+  } finally {
+    await meter.close().catch(() => undefined);
+    await own.close();
+  }
+});
