@@ -37,10 +37,18 @@ export async function startServeProcess(functions: readonly string[], args: read
     child.once('exit', (code) => reject(new Error(`nebula serve exited (${code}) before listening: ${text}`)));
   });
   const client = new TargetClient(url, { timeoutMs: 120_000 });
-  await deployFunctions(
-    client,
-    functions.map((name) => join(ROOT, 'functions', name)),
-  );
+  try {
+    await deployFunctions(
+      client,
+      functions.map((name) => join(ROOT, 'functions', name)),
+    );
+  } catch (error) {
+    // A failed deploy (e.g. no native build: run `nebula build` first) must not leave the server running.
+    await client.close();
+    child.kill('SIGKILL');
+    await rm(store, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url,
     client,

@@ -227,7 +227,7 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
   }
 
   /** GET /settled?wait_ms=N: waits up to N ms (default 0) for no invocation or clean-up to be running. */
-  function settled(query: string, res: ServerResponse): ReturnType<typeof waitSettled> {
+  async function settled(query: string, res: ServerResponse): ReturnType<typeof waitSettled> {
     const raw = new URLSearchParams(query).get('wait_ms') ?? '0';
     const waitMs = Number(raw);
     if (!/^\d{1,9}$/.test(raw) || waitMs > MAX_SETTLE_WAIT_MS) {
@@ -240,7 +240,11 @@ export function createHandler(ctx: AppContext): (req: IncomingMessage, res: Serv
       for (const runtime of runtimeList(ctx.runtimes)) background += runtime.backgroundWork?.() ?? 0;
       return { inFlight: ctx.invocations.inFlight, background };
     };
-    return waitSettled(state, waitMs, ctx.clock, left.signal);
+    const answer = await waitSettled(state, waitMs, ctx.clock, left.signal);
+    // Settled: wake the runtimes' sleeping threads now, so the call that follows does not pay for
+    // their wake-up (docs/methodology.md, "Settling").
+    if (answer.settled) await Promise.all(runtimeList(ctx.runtimes).map((r) => r.wake?.()));
+    return answer;
   }
 
   async function thesisInvoke(receivedUs: number, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,6 +1,10 @@
 /** GET /settled: waits for no invocation and no runtime clean-up to be running (docs/api.md). */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { measureAnchor } from '../../src/clock.js';
+import { RuntimeError } from '../../src/server/host/errors.js';
+import { WorkerPool, workerScript } from '../../src/server/host/worker-pool.js';
+import { prepareWasm } from '../../src/server/runtimes/wasm/module.js';
 import { containersLabelled, requireDockerOrSkip } from '../helpers/docker.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
 import { errorCode, rawRequest } from '../helpers/http.js';
@@ -83,6 +87,29 @@ describe('GET /settled', () => {
       assert.deepEqual((await containersLabelled('st-dk')).map((x) => x.Id), [], 'settled while the container was still there');
     } finally {
       await rawRequest(t.url, 'DELETE', '/functions/st-dk');
+    }
+  });
+});
+
+describe('WorkerPool.wake (what a settled server does before answering)', () => {
+  const WASM_WORKER = workerScript(new URL('../../src/server/runtimes/wasm/runtime.ts', import.meta.url).href, 'worker');
+  const LIMITS = { timeoutMs: 20_000, maxOutputBytes: 1024 };
+
+  test('every idle worker answers its ping; a busy one is left alone and its call goes on; calls after a wake run normally', async () => {
+    const pool = new WorkerPool<WebAssembly.Module>({ script: WASM_WORKER, what: 'wasm', size: 2, queueLimit: 4, anchor: measureAnchor() });
+    try {
+      const echo = await prepareWasm(await fixtureBytes('echo', 'wasm'), 8);
+      const loop = await prepareWasm(await fixtureBytes('loop', 'wasm'), 8);
+      // Both workers have booted once each has run a call.
+      await Promise.all([pool.run('echo', echo, Buffer.from('a'), LIMITS), pool.run('echo', echo, Buffer.from('b'), LIMITS)]);
+      assert.equal(await pool.wake(), 2);
+      const busy = pool.run('loop', loop, Buffer.from('1'), { ...LIMITS, timeoutMs: 300 });
+      assert.equal(await pool.wake(), 1, 'only the idle worker is pinged');
+      await assert.rejects(busy, (e: unknown) => e instanceof RuntimeError && e.kind === 'timeout');
+      const ok = await pool.run('echo', echo, Buffer.from('after a wake'), LIMITS);
+      assert.equal(Buffer.from(ok.stdout).toString().trim(), 'after a wake');
+    } finally {
+      await pool.close();
     }
   });
 });

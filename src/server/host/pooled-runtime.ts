@@ -87,6 +87,11 @@ export abstract class PooledRuntime<A, M extends ArtifactMeta> {
     return this.#pool.stopping + this.#pool.preparing;
   }
 
+  /** Wakes the idle worker threads before a measured call (GET /settled; WorkerPool.wake). */
+  async wake(): Promise<void> {
+    await this.#pool.wake();
+  }
+
   setAnchor(anchor: ClockAnchor): void {
     this.#pool.setAnchor(anchor);
   }

@@ -177,6 +177,8 @@ export interface Runtime<M extends ArtifactMeta = ArtifactMeta> {
   prepare(fn: StoredFunction): Promise<boolean>;
   /** Background work still running (e.g. containers being removed): the server is settled at 0. */
   backgroundWork?(): number;
+  /** Once settled, before a measured call: wakes what sleeps between calls (worker threads), so it does not start the call late. */
+  wake?(): Promise<void>;
   /** The clock was re-anchored: tell worker threads. */
   setAnchor?(anchor: ClockAnchor): void;
   /** Stops everything it runs; no guest outlives the server. */

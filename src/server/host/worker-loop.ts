@@ -115,6 +115,10 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
         prepared.delete(msg.key);
         continue;
       }
+      if (msg.type === 'ping') {
+        port.postMessage({ type: 'pong' } satisfies WorkerReply);
+        continue;
+      }
       const held = await entryOf(msg.key, msg.artifact);
       if (msg.type === 'prepare') {
         if (held === undefined) port.postMessage({ type: 'prepared', key: msg.key, ok: false, error: 'artifact not held' } satisfies WorkerReply);

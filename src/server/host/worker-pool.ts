@@ -89,6 +89,8 @@ interface Slot<A> {
   prepareTimer: NodeJS.Timeout | undefined;
   /** Who waits for a preparation of a key in this worker (POST /functions/{name}/prepare). */
   prepareWaiters: Map<string, Array<(ok: boolean) => void>>;
+  /** Resolves a pending wake() of this worker when its `pong` arrives. */
+  pong: (() => void) | undefined;
 }
 
 /**
@@ -107,6 +109,9 @@ export function workerScript(moduleUrl: string, basename: string): URL {
   // fileURLToPath drops the query tsx may append to a module's URL.
   return new URL(`./${basename}${extname(fileURLToPath(moduleUrl))}`, moduleUrl);
 }
+
+/** The longest wake() waits for a worker's answer (a worker that cannot answer is busy, not asleep). */
+const WAKE_LIMIT_MS = 50;
 
 const shuttingDown = (): RuntimeError => new RuntimeError('shutting-down', 'the server is shutting down');
 
@@ -275,6 +280,7 @@ export class WorkerPool<A> {
       preparing: 0,
       prepareTimer: undefined,
       prepareWaiters: new Map(),
+      pong: undefined,
     };
     worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
     worker.on('error', (error: NodeJS.ErrnoException) => {
@@ -321,7 +327,38 @@ export class WorkerPool<A> {
     Atomics.notify(slot.wake, 0);
   }
 
+  /**
+   * Wakes every idle worker (a `ping` each, answered at once) and resolves when all answered, at most
+   * WAKE_LIMIT_MS. A worker thread asleep since the last call starts a call late (the OS has to
+   * schedule it again, its caches went to other work); a settled server wakes them right before
+   * the measured call (docs/methodology.md, "Settling"). Busy or booting workers are left alone.
+   * Returns how many workers answered.
+   */
+  async wake(): Promise<number> {
+    const idle = this.#slots.filter((s) => s.booted && !s.job && s.preparing === 0 && !s.pong);
+    const answered = await Promise.all(
+      idle.map(
+        (slot) =>
+          new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => done(false), WAKE_LIMIT_MS);
+            const done = (ok: boolean): void => {
+              clearTimeout(timer);
+              slot.pong = undefined;
+              resolve(ok);
+            };
+            slot.pong = () => done(true);
+            this.#post(slot, { type: 'ping' });
+          }),
+      ),
+    );
+    return answered.filter(Boolean).length;
+  }
+
   #onReply(slot: Slot<A>, reply: WorkerReply): void {
+    if (reply.type === 'pong') {
+      slot.pong?.();
+      return;
+    }
     if (reply.type === 'prepared') return this.#onPrepared(slot, reply);
     const job = slot.job;
     if (reply.type === 'booted') {

@@ -10,6 +10,8 @@ export type WorkerRequest<A = unknown> =
   | { type: 'forget'; key: string }
   /** Prepare a fresh instance of `key` ahead of a `prewarmed` call, unless one is prepared; answered `prepared`. */
   | { type: 'prepare'; key: string; artifact?: A }
+  /** Answered with `pong` at once: wakes a sleeping worker before a measured call (WorkerPool.wake). */
+  | { type: 'ping' }
   | {
       type: 'run';
       id: number;
@@ -54,10 +56,11 @@ export interface WorkerPrepared {
 /** Prepared instances one worker holds at most (one per function); the oldest is dropped beyond. */
 export const MAX_PREPARED_PER_WORKER = 8;
 
-/** `booted`: the worker's loop runs (sent once); a call's timeout starts only then, not at a replacement's boot. */
 /**
+ * `booted`: the worker's loop runs (sent once); a call's timeout starts only then, not at a replacement's boot.
+ * `pong`: the answer to a `ping` (WorkerPool.wake).
  * `loaded`: the worker has prepared an artifact posted with this call (compiled glue imported, host
  * built); the call's timeout starts then, so preparing an artifact — deploy-time work, done once per
  * worker — never counts against the function.
  */
-export type WorkerReply = { type: 'booted' } | { type: 'missing'; id: number } | { type: 'loaded'; id: number } | WorkerDone | WorkerPrepared;
+export type WorkerReply = { type: 'booted' } | { type: 'pong' } | { type: 'missing'; id: number } | { type: 'loaded'; id: number } | WorkerDone | WorkerPrepared;
