@@ -1,8 +1,10 @@
 /**
- * `nebula demo [--ci] [--out DIR] [--suite FILE]`: the whole tour on one machine. Starts a server
- * in-process (free port, temporary store), builds and deploys the bundled functions, starts the
- * simulated Gude PDU on a free port and reads it through the real modbus:// meter, runs the suite
- * (the TUI on a terminal, --ci otherwise), and cleans up everything it started, also on Ctrl-C.
+ * `nebula demo [--ci] [--out DIR] [--suite FILE]`: the whole tour on one machine, in the real
+ * topology: `nebula serve` (free port, temporary store) and the simulated Gude PDU (`nebula meter
+ * simulate`, free port) run as their own processes, as on a bench, so the console does not share an
+ * event loop with the server it measures. Builds and deploys the bundled functions, reads the PDU
+ * through the real modbus:// meter, runs the suite (the TUI on a terminal, --ci otherwise), and
+ * stops and removes everything it started, also on Ctrl-C.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,8 +18,7 @@ import { thresholdLabel } from '../console/thresholds.js';
 import { loadSuite, withoutRuntime, type Suite } from '../console/suite.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { artifactPaths, buildFunctions, bundledFunctionsDir, hostArch } from '../build/index.js';
-import { startSimulatedPdu } from '../meter/simulated-pdu.js';
-import { startServer } from '../server/index.js';
+import { startChildService } from './child-service.js';
 import { stopOnSignals } from './flags.js';
 
 export interface DemoFlags {
@@ -49,14 +50,27 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
   try {
     const store = await mkdtemp(join(tmpdir(), 'nebula-demo-store-'));
     cleanups.push(() => rm(store, { recursive: true, force: true }));
-    const server = await startServer({ host: '127.0.0.1', port: 0, storeDir: store, onWarning: (m) => say(`server: ${m}`) });
+    // Lines the services print once the run has started wait for its end: they would tear the TUI.
+    const later: string[] = [];
+    let running = false;
+    const relay = (who: string) => (line: string): void => {
+      if (running) later.push(`${who}: ${line}`);
+      else say(`${who}: ${line}`);
+    };
+    cleanups.push(async () => {
+      for (const line of later.splice(0)) say(line);
+    });
+    const server = await startChildService(['serve', '--host', '127.0.0.1', '--port', '0', '--store', store], /listening on (http:\/\/\S+)/, relay('server'));
     cleanups.push(() => server.close());
-    say(`server on ${server.url} (store ${store})`);
+    say(`server on ${server.address} (pid ${server.pid}, store ${store})`);
     check();
+    const client = new TargetClient(server.address, { timeoutMs: 300_000 });
+    cleanups.push(() => client.close());
+    const health = await client.health();
 
     let suite: Suite = loaded;
-    if (!server.docker.available && suite.functions.some((f) => f.runtimes.includes('docker'))) {
-      say(`no Docker engine answers (${server.docker.reason ?? 'unknown reason'}): running without the docker runtime`);
+    if (!health.runtimes.docker && suite.functions.some((f) => f.runtimes.includes('docker'))) {
+      say(`no Docker engine answers (${health.unavailable?.docker ?? 'unknown reason'}): running without the docker runtime`);
       const adapted = withoutRuntime(suite, 'docker');
       suite = adapted.suite;
       for (const t of adapted.dropped) say(`threshold dropped, it needs docker: ${thresholdLabel(t)}`);
@@ -66,8 +80,6 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
     const arch = hostArch();
     const wantNative = arch !== undefined && suite.functions.some((f) => f.runtimes.includes('native') || f.runtimes.includes('docker'));
     const wantComponent = suite.functions.some((f) => f.runtimes.includes('component'));
-    const client = new TargetClient(server.url, { timeoutMs: 300_000 });
-    cleanups.push(() => client.close());
     for (const fn of suite.functions) {
       const dir = join(bundledFunctionsDir(), fn.name);
       const paths = artifactPaths(dir, arch ?? 'x64');
@@ -82,15 +94,16 @@ export async function demoCommand(opts: DemoFlags): Promise<number> {
       check();
     }
 
-    const pdu = await startSimulatedPdu({ host: '127.0.0.1', port: 0 });
+    const pdu = await startChildService(['meter', 'simulate', '--host', '127.0.0.1', '--port', '0'], /meter spec: (modbus:\/\/\S+)/, relay('pdu'));
     cleanups.push(() => pdu.close());
-    say(`simulated Gude PDU on ${pdu.spec} (power follows this machine's CPU load)`);
+    say(`simulated Gude PDU on ${pdu.address} (pid ${pdu.pid}; power follows this machine's CPU load)`);
     check();
 
+    running = true;
     const result = await runConsole({
       suite,
-      target: server.url,
-      meter: pdu.spec,
+      target: server.address,
+      meter: pdu.address,
       out: opts.out ?? 'results',
       ci: Boolean(opts.ci) || !process.stdout.isTTY,
       stdout: process.stdout,

@@ -7,7 +7,17 @@ import { RunJsonSchema } from '../../src/protocol/results.js';
 import { dockerAvailable, dockerRequired } from '../helpers/docker.js';
 import { onlyRunDir, readJsonLines, runCli, tempDir, writeSuite } from './helpers.js';
 
-test('demo --ci runs a suite end to end on its own server and simulated meter, then removes what it started', async () => {
+/** Whether a process with this pid still runs. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('demo --ci runs a suite end to end on its own server and simulated meter processes, then stops and removes what it started', async () => {
   const dir = await tempDir('nebula-demo-test-');
   try {
     const suite = await writeSuite(
@@ -17,10 +27,16 @@ test('demo --ci runs a suite end to end on its own server and simulated meter, t
     const out = join(dir, 'results');
     const { code, stdout, stderr } = await runCli(['demo', '--ci', '--out', out, '--suite', suite]).done;
     assert.equal(code, 0, stderr);
-    const store = /^demo: server on http:\/\/127\.0\.0\.1:\d+ \(store (.+)\)$/m.exec(stderr)?.[1];
-    assert.ok(store, stderr);
-    assert.equal(existsSync(store), false, 'the temporary store is removed');
-    assert.match(stderr, /^demo: simulated Gude PDU on modbus:\/\/127\.0\.0\.1:\d+ /m);
+    const server = /^demo: server on http:\/\/127\.0\.0\.1:\d+ \(pid (\d+), store (.+)\)$/m.exec(stderr);
+    assert.ok(server, stderr);
+    assert.equal(existsSync(server[2]!), false, 'the temporary store is removed');
+    const pdu = /^demo: simulated Gude PDU on modbus:\/\/127\.0\.0\.1:\d+ \(pid (\d+);/m.exec(stderr);
+    assert.ok(pdu, stderr);
+    // The real topology: server and meter ran as their own processes, and neither outlives the demo.
+    for (const pid of [Number(server[1]), Number(pdu[1])]) {
+      assert.notEqual(pid, process.pid);
+      assert.equal(running(pid), false, `process ${pid} still runs`);
+    }
     const docker = await dockerAvailable();
     if (!docker) {
       assert.equal(dockerRequired(), false, 'NEBULA_REQUIRE_DOCKER=1 but no Docker engine answers');
@@ -71,6 +87,29 @@ thresholds:
     const summary = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as { thresholds: { label: string; passed: boolean }[] };
     assert.deepEqual(summary.thresholds.map((t) => [t.label, t.passed]), [['error_rate below 0.01', true]]);
     assert.match(stdout, /^ {2}ok {5}error_rate below 0\.01 \(got 0\.00\)$/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C mid-demo stops the run and leaves nothing behind: no server, no meter process, no store', async () => {
+  const dir = await tempDir('nebula-demo-sigint-');
+  try {
+    const suite = await writeSuite(dir, 'name: demo-long\nruntimes: [wasm]\nrepetitions: 100000\nbaseline: { seconds: 0.5 }\nfunctions:\n  - { name: factorial, inputs: [5] }\n');
+    const { child, done } = runCli(['demo', '--ci', '--out', join(dir, 'results'), '--suite', suite]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 600 && !/invocations/.test(stderr) && !/^demo: simulated Gude PDU/m.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+    // Let the run start measuring, then interrupt it as a terminal would.
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const result = await done;
+    assert.equal(result.code, 130, result.stderr);
+    const server = /^demo: server on \S+ \(pid (\d+), store (.+)\)$/m.exec(result.stderr);
+    const pdu = /^demo: simulated Gude PDU on \S+ \(pid (\d+);/m.exec(result.stderr);
+    assert.ok(server && pdu, result.stderr);
+    assert.equal(existsSync(server[2]!), false, 'the temporary store is removed');
+    for (const pid of [Number(server[1]), Number(pdu[1])]) assert.equal(running(pid), false, `process ${pid} still runs`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
