@@ -156,6 +156,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
   #plannedTotal: number | null = null;
   /** False once the target answered that it has no GET /settled (an older server): no more asking. */
   #canSettle = true;
+  #canPrepare = true;
   /** The runtime of the invocation sent last (`predecessor` of the next line). */
   #previous: Runtime | null = null;
 
@@ -374,9 +375,30 @@ export class Driver extends EventEmitter<DriverEventMap> {
     }
   }
 
+  /**
+   * Before a prewarmed call: asks the runtime to prepare an instance unless one is (the first call of
+   * a function, or one discarded since), so the measured call finds it; the server answers at once
+   * when one is held. The result's `prepared` still says whether the call found one.
+   */
+  async #prepare(planned: PlannedInvocation): Promise<void> {
+    if (planned.mode !== 'prewarmed' || !this.#canPrepare) return;
+    try {
+      await this.#o.client.prepare(planned.function, planned.runtime, this.#abort.signal);
+    } catch (e) {
+      // An older server answers 405 (no such route for POST).
+      if (e instanceof TargetError && e.status === 405) {
+        this.#canPrepare = false;
+        this.emit('error', { message: `the target cannot prepare instances (an older nebula serve): prewarmed calls run as it starts them (${describeError(e)})`, fatal: false });
+      }
+      // Anything else: the invocation's own request finds out.
+    }
+  }
+
   async #invokeWithRetries(seq: number, planned: PlannedInvocation): Promise<void> {
     const { client, nowUs, suite } = this.#o;
+    await this.#prepare(planned);
     const settle = await this.#settle();
+    const mode = planned.mode ?? 'cold';
     const predecessor = this.#previous;
     this.#previous = planned.runtime;
     const extra = { ...(settle ? { settle } : {}), predecessor };
@@ -384,10 +406,10 @@ export class Driver extends EventEmitter<DriverEventMap> {
       const sent = nowUs();
       let result: Awaited<ReturnType<TargetClient['invoke']>>;
       try {
-        result = await client.invoke(planned.function, planned.input, planned.runtime, this.#abort.signal);
+        result = await client.invoke(planned.function, planned.input, planned.runtime, this.#abort.signal, mode);
       } catch (e) {
         const replied = nowUs();
-        const failed = failedRequest(planned, e);
+        const failed = { ...failedRequest(planned, e), mode };
         const message = failed.error ?? describeError(e);
         const code = failed.request_error?.code;
         const status = failed.request_error?.status;

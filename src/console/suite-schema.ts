@@ -3,7 +3,7 @@
  * error, so a typo like `repetition:` never silently runs the default.
  */
 import { z } from 'zod';
-import { FunctionNameSchema, RuntimeSchema } from '../protocol/api.js';
+import { FunctionNameSchema, RuntimeSchema, StartModeSchema } from '../protocol/api.js';
 
 /** Above this many inputs per function a range is almost surely a typo (a step of 0.001…). */
 export const MAX_INPUTS = 100_000;
@@ -29,6 +29,9 @@ export const SuiteFunctionSchema = z.strictObject({
   inputs: InputsSchema,
   /** Overrides the suite's runtimes for this function. */
   runtimes: z.array(RuntimeSchema).min(1).optional(),
+  /** Overrides the suite's start mode(s) for this function (give `mode` or `modes`). */
+  mode: StartModeSchema.optional(),
+  modes: z.array(StartModeSchema).min(1).optional(),
 });
 
 export const METRICS = [
@@ -61,6 +64,8 @@ export const ThresholdSchema = z
     of: RuntimeSchema.optional(),
     over: RuntimeSchema.optional(),
     stat: StatSchema.default('p50'),
+    /** The start mode whose invocations are judged; default cold (when the run has cold ones). */
+    mode: StartModeSchema.optional(),
     below: z.number().optional(),
     above: z.number().optional(),
   })
@@ -135,6 +140,12 @@ export const SuiteSchema = z.strictObject({
   repetitions: z.number().int().min(1).default(1),
   warmup: z.number().int().min(0).default(0),
   order: z.enum(['interleaved', 'blocked']).default('interleaved'),
+  /**
+   * How each invocation starts (docs/suites.md, "Start modes"): `cold` (the default, the thesis'
+   * definition) or `prewarmed`; `modes: [cold, prewarmed]` runs both, interleaved like the runtimes.
+   */
+  mode: StartModeSchema.optional(),
+  modes: z.array(StartModeSchema).min(1).optional(),
   baseline: z
     .strictObject({
       seconds: z.number().min(0),

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { SuiteError, describeError } from '../errors.js';
-import type { Runtime } from '../protocol/api.js';
+import type { Runtime, StartMode } from '../protocol/api.js';
 import { stagesOf } from './load/stages.js';
 import { MAX_INPUTS, MAX_INVOCATIONS, SuiteSchema, type SuiteInput, type Threshold } from './suite-schema.js';
 
@@ -15,6 +15,8 @@ export interface SuiteFunction {
   /** Inputs expanded from a range or a list, as the text sent to the function. */
   inputs: string[];
   runtimes: Runtime[];
+  /** Start modes, each run for every input × runtime × repetition (default [cold]). */
+  modes: StartMode[];
 }
 
 /** A validated suite, ready for the driver. */
@@ -79,6 +81,17 @@ export function parseSuite(text: string, file: string | null): Suite {
     });
   }
   const suite = parsed.data;
+  /** `mode` or `modes` of the suite or a function, as a list without repeats; both given is an error. */
+  const modesOf = (given: { mode?: StartMode | undefined; modes?: StartMode[] | undefined }, path: Array<string | number>): StartMode[] | undefined => {
+    if (given.mode !== undefined && given.modes !== undefined) {
+      throw new SuiteError(`${locate(nodeAt(doc, [...path, 'modes']), lineCounter, where)}: ${path.length ? `functions[${path[1]}]: ` : ''}give \`mode\` or \`modes\`, not both`, {
+        hint: 'mode: prewarmed runs one start mode; modes: [cold, prewarmed] compares both (docs/suites.md).',
+      });
+    }
+    const modes = given.modes ?? (given.mode === undefined ? undefined : [given.mode]);
+    return modes ? [...new Set(modes)] : undefined;
+  };
+  const suiteModes = modesOf(suite, []) ?? ['cold'];
   const functions = suite.functions.map((fn, index): SuiteFunction => {
     const inputs = expandInputs(fn.inputs);
     if (inputs.length === 0 || inputs.length > MAX_INPUTS) {
@@ -90,8 +103,13 @@ export function parseSuite(text: string, file: string | null): Suite {
         { hint: 'Check from, to and step.' },
       );
     }
-    return { name: fn.name, inputs, runtimes: fn.runtimes ?? suite.runtimes };
+    return { name: fn.name, inputs, runtimes: fn.runtimes ?? suite.runtimes, modes: modesOf(fn, ['functions', index]) ?? suiteModes };
   });
+  if (suite.load !== 'sequential' && functions.some((f) => f.modes.includes('prewarmed'))) {
+    throw new SuiteError(`${locate(nodeAt(doc, ['load']), lineCounter, where)}: load: start mode \`prewarmed\` applies to sequential runs only`, {
+      hint: 'Drop `load:` to compare cold and prewarmed starts, or run the load with mode cold (docs/suites.md, "Start modes").',
+    });
+  }
   const total = countInvocations(functions, suite);
   const maxInvocations = suite.max_invocations ?? MAX_INVOCATIONS;
   if (total > maxInvocations) {
@@ -160,9 +178,9 @@ function firstAlias(doc: Document): Node | undefined {
   return undefined;
 }
 
-/** Invocations a suite makes: per function, inputs × runtimes × repetitions, plus its warm-ups. */
+/** Invocations a suite makes: per function, inputs × runtimes × modes × repetitions, plus its warm-ups. */
 export function countInvocations(functions: SuiteFunction[], suite: Pick<SuiteInput, 'repetitions' | 'warmup'>): number {
-  return functions.reduce((sum, fn) => sum + fn.runtimes.length * (fn.inputs.length * suite.repetitions + suite.warmup), 0);
+  return functions.reduce((sum, fn) => sum + fn.runtimes.length * fn.modes.length * (fn.inputs.length * suite.repetitions + suite.warmup), 0);
 }
 
 /** Expands `{from, to, step}` (inclusive) or a list into input strings. */
@@ -239,13 +257,13 @@ function messageOf(issue: Issue, missing: boolean, path: readonly (string | numb
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'settle', 'thresholds', 'load', 'functions'],
-  functions: ['name', 'inputs', 'runtimes'],
+  '': ['name', 'description', 'target', 'runtimes', 'repetitions', 'warmup', 'order', 'mode', 'modes', 'baseline', 'meter', 'meter_interval_ms', 'timeout_ms', 'retries', 'max_invocations', 'settle', 'thresholds', 'load', 'functions'],
+  functions: ['name', 'inputs', 'runtimes', 'mode', 'modes'],
   inputs: ['from', 'to', 'step'],
   baseline: ['seconds', 'after'],
   load: ['concurrency', 'rate', 'stages', 'seconds', 'arrivals', 'max_in_flight', 'seed'],
   stages: ['rate', 'seconds'],
-  thresholds: ['metric', 'ratio', 'function', 'runtime', 'of', 'over', 'stat', 'below', 'above'],
+  thresholds: ['metric', 'ratio', 'function', 'runtime', 'of', 'over', 'stat', 'mode', 'below', 'above'],
 };
 
 /** "did you mean" for a typo one or two edits away from a key allowed at that place. */

@@ -17,7 +17,7 @@ export const TERMINAL_WIDTH = 80;
 export function renderSummaryTable(summary: Summary): string[] {
   if (summary.groups.length === 0) return ['No invocations were recorded.'];
   const hasEnergy = summary.groups.some((g) => g.metrics.isolated_energy_uwh.n > 0);
-  const head = `${''.padEnd(20)}${'n'.padStart(6)}${'failed'.padStart(8)}${'startup p50'.padStart(14)}${'total p50'.padStart(12)}${
+  const head = `${''.padEnd(22)}${'n'.padStart(6)}${'failed'.padStart(8)}${'startup p50'.padStart(14)}${'total p50'.padStart(12)}${
     hasEnergy ? 'iso. E (run)'.padStart(14) : ''
   }`;
   const out = [head];
@@ -29,7 +29,7 @@ export function renderSummaryTable(summary: Summary): string[] {
     }
     const m = g.metrics;
     out.push(
-      `  ${g.runtime.padEnd(18)}${String(g.measured).padStart(6)}${String(g.errors).padStart(8)}${duration(m.startup_us.median).padStart(14)}${duration(
+      `  ${(g.mode ? `${g.runtime} prewarmed` : g.runtime).padEnd(20)}${String(g.measured).padStart(6)}${String(g.errors).padStart(8)}${duration(m.startup_us.median).padStart(14)}${duration(
         m.total_us.median,
       ).padStart(12)}${hasEnergy ? energy(m.isolated_energy_uwh.median).padStart(14) : ''}`,
     );

@@ -62,9 +62,15 @@ export function thresholdLabel(t: Threshold): string {
 
 /** Evaluates every threshold against the invocation lines of a run. */
 export function evaluateThresholds(thresholds: readonly Threshold[], lines: readonly InvocationLine[]): ThresholdResult[] {
+  const hasCold = lines.some((l) => (l.mode ?? 'cold') === 'cold');
   return thresholds.map((t) => {
+    // One start mode is judged: the threshold's `mode`, else cold when the run has cold invocations.
+    const mode = t.mode ?? (hasCold ? 'cold' : undefined);
     const pick = (runtime: string | undefined): InvocationLine[] =>
-      lines.filter((l) => (runtime === undefined || l.runtime === runtime) && (t.function === undefined || l.function === t.function));
+      lines.filter(
+        (l) =>
+          (runtime === undefined || l.runtime === runtime) && (t.function === undefined || l.function === t.function) && (mode === undefined || (l.mode ?? 'cold') === mode),
+      );
     let value: number | null;
     if (t.ratio !== undefined) {
       const of = measure(pick(t.of), t.ratio, t.stat);

@@ -7,6 +7,7 @@ import type { Runtime } from '../protocol/api.js';
 import type { InvocationLine } from '../protocol/results.js';
 import { runJobs, runJobsSync, type BootOptions, type BootstrapJob, type ProgressFn } from './bootstrap-jobs.js';
 import { formatWarning, type LoadedRun } from './load.js';
+import { compareModes, modeOf, type ModeComparison } from './modes.js';
 import { startupByPredecessor, type PredecessorEffect } from './predecessor.js';
 import {
   describe,
@@ -125,6 +126,8 @@ export interface TargetReport {
   warnings: string[];
   /** Start-up by the runtime invoked before (lines that record it), per runtime. */
   predecessors: PredecessorEffect[];
+  /** Cold vs prewarmed per runtime, when the run has both start modes (src/report/modes.ts). */
+  modes: ModeComparison[];
 }
 
 export interface Report {
@@ -327,8 +330,12 @@ const DEFAULTS: Required<ReportOptions> = { baseline: 'wasm', seed: 1, resamples
 
 /** The comparison of one run with its bootstrap intervals queued on `boot` (still NaN on return). */
 function compareInto(run: LoadedRun, o: Required<ReportOptions>, boot: BootQueue): TargetReport {
-  const lines = run.invocations;
-  const runtimes = orderRuntimes(lines.map((l) => l.runtime), o.baseline);
+  const all = run.invocations;
+  // Runtimes are compared on one start mode: the cold invocations when the run has any (the thesis'
+  // definition); cold vs prewarmed is its own table.
+  const cold = all.filter((l) => modeOf(l) === 'cold');
+  const lines = cold.length > 0 ? cold : all;
+  const runtimes = orderRuntimes(all.map((l) => l.runtime), o.baseline);
   const functions = [...groupBy(lines, (l) => l.function)].map(([fn, fl]) => compareFunction(fn, fl, runtimes, o, boot));
   const r = run.run;
   return {
@@ -344,13 +351,14 @@ function compareInto(run: LoadedRun, o: Required<ReportOptions>, boot: BootQueue
     meter_observed: run.observed,
     baseline_w: r?.baseline.before?.power_w ?? run.thesis?.baseline_w ?? null,
     drift_w: r ? driftW(r.baseline) : null,
-    caveats: r ? [driftCaveat(r.baseline, lines)?.message].filter((c): c is string => !!c) : [],
-    counts: countLines(lines),
+    caveats: r ? [driftCaveat(r.baseline, all)?.message].filter((c): c is string => !!c) : [],
+    counts: countLines(all),
     runtimes,
     functions,
     headlines: headlines(lines, runtimes, o, boot),
     warnings: run.warnings.map(formatWarning),
     predecessors: startupByPredecessor(lines),
+    modes: compareModes(all, runtimes, boot),
   };
 }
 

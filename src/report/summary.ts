@@ -102,6 +102,10 @@ export interface Counts {
 export interface GroupSummary extends Counts {
   function: string;
   runtime: Runtime;
+  /** Present for prewarmed invocations (docs/methodology.md, "Start modes"); absent: cold. */
+  mode?: 'prewarmed';
+  /** With mode prewarmed: measured invocations that found an instance prepared ahead. */
+  prepared?: number;
   /** One entry per metric; energy entries have n = 0 when the run had no meter. */
   metrics: Record<Metric, Describe>;
   /** Measured invocations whose energy window was flagged (e.g. shorter than the sampling interval). */
@@ -220,18 +224,21 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 /** Builds the per function × runtime summary of a run's invocation lines. */
 export function summarize(lines: readonly InvocationLine[], options: SummarizeOptions = {}): Summary {
   const groups: GroupSummary[] = [];
-  for (const group of groupBy(lines, (l) => `${l.function}\u0000${l.runtime}`).values()) {
+  // Cold and prewarmed invocations of a runtime are separate groups: their start-ups are different things.
+  for (const group of groupBy(lines, (l) => `${l.function}\u0000${l.runtime}\u0000${l.mode ?? 'cold'}`).values()) {
     const first = group[0] as InvocationLine;
+    const prewarmed = first.mode === 'prewarmed';
     groups.push({
       function: first.function,
       runtime: first.runtime,
+      ...(prewarmed ? { mode: 'prewarmed' as const, prepared: group.filter((l) => isMeasured(l) && l.prepared === true).length } : {}),
       ...countLines(group),
       metrics: describeMetrics(group),
       energy_notes: group.filter((l) => isMeasured(l) && l.energy?.note).length,
       ...((flags) => (flags ? { energy_flags: flags } : {}))(allEnergyFlags(group)),
     });
   }
-  const interference = predecessorWarnings(startupByPredecessor(lines));
+  const interference = predecessorWarnings(startupByPredecessor(lines.filter((l) => l.mode !== 'prewarmed')));
   return { run_id: options.runId ?? lines[0]?.run_id ?? null, totals: countLines(lines), groups, ...(interference.length ? { interference } : {}) };
 }
 
@@ -257,7 +264,7 @@ export function renderSummaryMarkdown(summary: Summary): string {
     const m = g.metrics;
     const row = [
       g.function,
-      g.runtime,
+      g.mode ? `${g.runtime} prewarmed (${g.prepared ?? 0} prepared)` : g.runtime,
       String(g.measured),
       String(g.errors),
       String(g.warmups),

@@ -4,8 +4,8 @@ import { planInvocations, type PlannedInvocation } from '../../src/console/plan.
 import type { SuiteFunction } from '../../src/console/suite.js';
 
 const functions: SuiteFunction[] = [
-  { name: 'fib', inputs: ['1', '2'], runtimes: ['wasm', 'docker'] },
-  { name: 'fact', inputs: ['3'], runtimes: ['native'] },
+  { name: 'fib', inputs: ['1', '2'], runtimes: ['wasm', 'docker'], modes: ['cold'] },
+  { name: 'fact', inputs: ['3'], runtimes: ['native'], modes: ['cold'] },
 ];
 const row = (p: PlannedInvocation): string => `${p.function} ${p.runtime} ${p.input} ${p.warmup ? 'w' : 'r'}${p.rep}`;
 
@@ -54,4 +54,33 @@ test('warmup 0 plans no warm-ups', () => {
   const plan = planInvocations({ functions, repetitions: 1, warmup: 0, order: 'blocked' });
   assert.equal(plan.filter((p) => p.warmup).length, 0);
   assert.equal(plan.length, 2 * 2 + 1);
+});
+
+test('modes: each runtime runs cold then prewarmed for every input and repetition; warm-ups per mode too', () => {
+  const both: SuiteFunction[] = [{ name: 'fib', inputs: ['1'], runtimes: ['wasm', 'docker'], modes: ['cold', 'prewarmed'] }];
+  const label = (p: PlannedInvocation): string => `${row(p)} ${p.mode ?? 'cold'}`;
+  assert.deepEqual(planInvocations({ functions: both, repetitions: 2, warmup: 1, order: 'interleaved' }).map(label), [
+    'fib wasm 1 w0 cold',
+    'fib wasm 1 w0 prewarmed',
+    'fib docker 1 w0 cold',
+    'fib docker 1 w0 prewarmed',
+    'fib wasm 1 r0 cold',
+    'fib wasm 1 r0 prewarmed',
+    'fib docker 1 r0 cold',
+    'fib docker 1 r0 prewarmed',
+    'fib wasm 1 r1 cold',
+    'fib wasm 1 r1 prewarmed',
+    'fib docker 1 r1 cold',
+    'fib docker 1 r1 prewarmed',
+  ]);
+  assert.deepEqual(planInvocations({ functions: both, repetitions: 1, warmup: 1, order: 'blocked' }).map(label), [
+    'fib wasm 1 w0 cold',
+    'fib wasm 1 r0 cold',
+    'fib wasm 1 w0 prewarmed',
+    'fib wasm 1 r0 prewarmed',
+    'fib docker 1 w0 cold',
+    'fib docker 1 r0 cold',
+    'fib docker 1 w0 prewarmed',
+    'fib docker 1 r0 prewarmed',
+  ]);
 });

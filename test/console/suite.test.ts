@@ -24,8 +24,8 @@ functions:
 test('a valid suite expands ranges inclusively, keeps list inputs as text and fills defaults', () => {
   const suite = parseSuite(VALID, 'suites/t.yaml');
   assert.deepEqual(suite.functions, [
-    { name: 'fibonacci-recursive', inputs: ['0', '2', '4'], runtimes: ['wasm', 'docker'] },
-    { name: 'factorial', inputs: ['1', '20'], runtimes: ['native'] },
+    { name: 'fibonacci-recursive', inputs: ['0', '2', '4'], runtimes: ['wasm', 'docker'], modes: ['cold'] },
+    { name: 'factorial', inputs: ['1', '20'], runtimes: ['native'], modes: ['cold'] },
   ]);
   assert.equal(suite.repetitions, 1);
   assert.equal(suite.warmup, 0);
@@ -55,7 +55,7 @@ functions:
     [
       'suites/t.yaml:2:18: runtimes[1]: must be one of "wasm", "component", "docker", "native"',
       '  suites/t.yaml:4:66: functions[0].inputs.step: must be > 0',
-      '  suites/t.yaml:7:5: functions[1].extra: unknown key (allowed: name, inputs, runtimes)',
+      '  suites/t.yaml:7:5: functions[1].extra: unknown key (allowed: name, inputs, runtimes, mode, modes)',
     ].join('\n'),
   );
 });
@@ -126,4 +126,17 @@ test('the bundled suites validate; default.yaml is the thesis sweep', async () =
   assert.equal(quick.functions.length, 4);
   const pi = await loadSuite('suites/pi-energy.yaml');
   assert.ok(pi.baseline && pi.baseline.seconds > 0 && pi.baseline.after);
+});
+
+test('start modes: cold by default; `modes` per suite, `mode` per function; both at once, or prewarmed under load, is refused', () => {
+  const base = 'name: t\nruntimes: [wasm]\n';
+  assert.deepEqual(parseSuite(`${base}functions:\n  - { name: f, inputs: [1] }\n`, 's.yaml').functions[0]!.modes, ['cold']);
+  const both = parseSuite(`${base}modes: [cold, prewarmed]\nfunctions:\n  - { name: f, inputs: [1] }\n  - { name: g, inputs: [1], mode: prewarmed }\n`, 's.yaml');
+  assert.deepEqual(both.functions.map((f) => f.modes), [['cold', 'prewarmed'], ['prewarmed']]);
+  assert.throws(() => parseSuite(`${base}mode: cold\nmodes: [prewarmed]\nfunctions:\n  - { name: f, inputs: [1] }\n`, 's.yaml'), /give `mode` or `modes`, not both/);
+  assert.throws(() => parseSuite(`${base}mode: warm\nfunctions:\n  - { name: f, inputs: [1] }\n`, 's.yaml'), /mode/);
+  assert.throws(
+    () => parseSuite(`${base}mode: prewarmed\nload: { concurrency: 2, seconds: 1 }\nfunctions:\n  - { name: f, inputs: [1] }\n`, 's.yaml'),
+    /prewarmed` applies to sequential runs only/,
+  );
 });

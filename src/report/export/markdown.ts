@@ -1,9 +1,10 @@
 /** Markdown exporter: the comparison as tables ready to paste into a paper or a README. */
 import type { Comparison, FunctionReport, MetricFigure, Report, TargetReport } from '../compare.js';
-import { pValue, ratio } from '../format.js';
+import { duration, pValue, ratio } from '../format.js';
 import type { Interval } from '../stats.js';
 import { ENERGY_METRICS, formatMetric, isIsolated, METRIC_LABEL, METRICS, type Metric } from '../summary.js';
 import { renderStagesMarkdown } from '../load-curves.js';
+import type { ModeComparison, ModeSide } from '../modes.js';
 import { predecessorWarnings, renderPredecessorsMarkdown } from '../predecessor.js';
 import type { LoadedRun } from '../load.js';
 import type { ReportContext } from './context.js';
@@ -16,6 +17,30 @@ const rule = (n: number, left = 1): string => row(Array.from({ length: n }, (_, 
 export function ratioWithCi(ci: Interval): string {
   if (!Number.isFinite(ci.estimate)) return '—';
   return Number.isFinite(ci.low) ? `${ratio(ci.estimate)} [${ratio(ci.low).slice(0, -1)}–${ratio(ci.high)}]` : ratio(ci.estimate);
+}
+
+/** "1.2 ms [1.1–1.3 ms]" for an aggregate and the CI of the median. */
+function aggregateWithCi(side: ModeSide): string {
+  if (side.n === 0) return '—';
+  const ci = side.median_ci;
+  return Number.isFinite(ci.low) ? `${duration(side.aggregate)} [${duration(ci.low)}–${duration(ci.high)}]` : duration(side.aggregate);
+}
+
+/** The cold vs prewarmed table of a run that ran both modes (docs/methodology.md, "Start modes"). */
+function modesSection(modes: readonly ModeComparison[]): string[] {
+  if (modes.length === 0) return [];
+  const out = [
+    '### Cold vs prewarmed',
+    '',
+    'Per runtime, over the (function, input) cells run in both start modes: median over inputs of per-input medians [95% CI of the median], and prewarmed / cold with its stratified-bootstrap CI. *prepared*: prewarmed invocations that found an instance prepared ahead. The other tables compare runtimes on the cold invocations.',
+    '',
+  ];
+  out.push(row(['runtime', 'metric', 'cold', 'prewarmed', 'prewarmed / cold', 'prepared']), rule(6, 2));
+  for (const m of modes) {
+    out.push(row([m.runtime, METRIC_LABEL[m.metric], aggregateWithCi(m.cold), aggregateWithCi(m.prewarmed), ratioWithCi(m.ratio), `${m.prewarmed.prepared} of ${m.prewarmed.n}`]));
+  }
+  out.push('');
+  return out;
 }
 
 function valueWithCi(metric: Metric, f: MetricFigure): string {
@@ -134,6 +159,7 @@ function targetSection(t: TargetReport, report: Report, run: LoadedRun | undefin
     }
     out.push('');
   }
+  out.push(...modesSection(t.modes));
   const interference = predecessorWarnings(t.predecessors);
   if (interference.length) {
     for (const w of interference) out.push(`> **Warning:** ${w}`);
