@@ -73,6 +73,10 @@ describe('prewarmed start mode', { concurrency: false }, () => {
       await deploy(t!, name, 'counter', runtime);
       assert.equal(await t!.client.prepare(name, runtime), true, `the explicit prepare made an instance: ${t!.server.warnings.join('; ')}`);
       for (let i = 0; i < 3; i++) {
+        // A cold call in between (the interleaved order of `modes: [cold, prewarmed]`) leaves the prepared instance alone.
+        const between = await t!.client.invoke(name, `cold ${i}`, runtime);
+        assert.equal(between.output, `1 cold ${i}`);
+        assert.equal(between.prepared, undefined);
         await settled(t!);
         const r = await t!.client.invoke(name, `call ${i}`, runtime, undefined, 'prewarmed');
         assert.equal(r.ok, true, JSON.stringify(r));
@@ -126,7 +130,7 @@ for (const runtime of ['native', 'docker'] as const) {
       await deploy(t, 'pw-lim-a', 'counter', runtime);
       await deploy(t, 'pw-lim-b', 'echo', runtime);
       assert.equal(await t.client.prepare('pw-lim-a', runtime), true);
-      if (runtime === 'docker') assert.equal((await containersLabelled('pw-lim-a')).length, 1, 'the prepared container exists, not started');
+      if (runtime === 'docker') assert.deepEqual((await containersLabelled('pw-lim-a')).map((x) => x.State), ['running'], 'the prepared container runs, blocked on stdin');
       // The one slot is held by a's prepared instance: b cannot prepare one.
       assert.equal(await t.client.prepare('pw-lim-b', runtime), false, 'a second prepared instance would exceed the limit');
       // A call still runs: it discards a's prepared instance to take the slot.
@@ -139,7 +143,7 @@ for (const runtime of ['native', 'docker'] as const) {
       await settled(t);
       if (runtime === 'docker') {
         const left = (await containersLabelled('pw-lim-a')).map((x) => x.State);
-        assert.deepEqual(left, ['created'], 'exactly one prepared container (never started) after the prewarmed call');
+        assert.deepEqual(left, ['running'], 'exactly one prepared container (waiting for its input) after the prewarmed call');
       }
     } finally {
       const storeDir = t.storeDir;

@@ -132,8 +132,9 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
       const { entry } = held;
       // The pool starts the call's timeout at this reply whenever it posted the artifact.
       if (msg.artifact !== undefined) port.postMessage({ type: 'loaded', id: msg.id } satisfies WorkerReply);
+      // A cold call leaves the prepared instance for the next prewarmed one.
       const instance = msg.prewarmed ? prepared.get(msg.key) : undefined;
-      prepared.delete(msg.key);
+      if (msg.prewarmed) prepared.delete(msg.key);
       let readyUs = 0;
       const outcome = handler.run(
         entry,
