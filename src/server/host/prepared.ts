@@ -1,6 +1,6 @@
 /**
  * Instances prepared ahead for `prewarmed` calls in the process runtimes (native: a process spawned
- * and blocked on stdin; docker: a container created and attached, not started), one per function
+ * and blocked on stdin; docker: a container created, attached and started, blocked on stdin), one per function
  * (docs/runtimes.md, "Start modes"). Each holds one of its runtime's slots, so prepared instances
  * count against --max-processes / --max-containers; preparing never waits for a slot, and a call that
  * needs one while prepared instances hold them all discards one (`makeRoom`). An instance is used by
