@@ -53,7 +53,7 @@ function measure(lines: readonly InvocationLine[], metric: Metric, stat: Stat): 
 
 /** The human form of a threshold, e.g. "p50 startup_us[wasm] below 5000". */
 export function thresholdLabel(t: Threshold): string {
-  const scope = t.function ? ` ${t.function}` : '';
+  const scope = `${t.function ? ` ${t.function}` : ''}${t.mode ? ` (${t.mode})` : ''}`;
   const bounds = [t.below !== undefined ? `below ${t.below}` : '', t.above !== undefined ? `above ${t.above}` : ''].filter(Boolean).join(' and ');
   if (t.ratio !== undefined) return `${t.stat} ${t.ratio}${scope} ${t.of}/${t.over} ${bounds}`;
   const metric = t.metric as Metric;

@@ -64,7 +64,7 @@ export function LoadLine({ state }: { state: UiState }): React.JSX.Element | nul
 }
 
 /** Column widths of the live table: 76 characters, so it fits an 80-column terminal. */
-const COL = { fn: 20, runtime: 10, n: 5, startup: 11, total: 11, energy: 13, errors: 7 } as const;
+const COL = { fn: 18, runtime: 12, n: 5, startup: 11, total: 11, energy: 13, errors: 7 } as const;
 
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
@@ -80,7 +80,8 @@ function cellText(c: Cell): string {
   if (text === undefined) {
     text = [
       pad(c.function.length > COL.fn - 1 ? `${c.function.slice(0, COL.fn - 2)}…` : c.function, COL.fn),
-      pad(c.runtime, COL.runtime),
+      // "pw": prewarmed calls (docs/suites.md, "Start modes").
+      pad(c.mode ? `${c.runtime} pw` : c.runtime, COL.runtime),
       pad(String(c.n), COL.n, true),
       pad(duration(c.startupUs.median()), COL.startup, true),
       pad(duration(c.totalUs.median()), COL.total, true),
@@ -93,7 +94,7 @@ function cellText(c: Cell): string {
 
 /** One row per function × runtime: n, p50 startup, p50 total, p50 isolated energy, errors. */
 export function StatsTable({ cells }: { cells: Cell[] }): React.JSX.Element {
-  const rows = useMemo(() => cells.map((c) => ({ key: `${c.function}/${c.runtime}`, text: cellText(c), errors: c.errors })), [cells]);
+  const rows = useMemo(() => cells.map((c) => ({ key: `${c.function}/${c.runtime}/${c.mode ?? 'cold'}`, text: cellText(c), errors: c.errors })), [cells]);
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>

@@ -42,7 +42,9 @@ export function feedDriver(driver: EventEmitter<DriverEventMap>, dir: string, di
     const iso = e.energy?.isolated_energy_uwh;
     const w = e.energy?.window;
     const isolatedW = iso != null && w && w.end_us > w.start_us ? (iso * 3600) / (w.end_us - w.start_us) : null;
-    if (line && iso !== null && iso !== undefined) energies.push({ function: line.function, runtime: line.runtime, isolatedUwh: iso, isolatedW });
+    if (line && iso !== null && iso !== undefined) {
+      energies.push({ function: line.function, runtime: line.runtime, ...(line.mode === 'prewarmed' ? { mode: 'prewarmed' as const } : {}), isolatedUwh: iso, isolatedW });
+    }
   });
   driver.on('sample', (s) => samples.push(s));
   driver.on('gap', (gap) => queue.push({ type: 'gap', gap }));

@@ -20,6 +20,8 @@ const RATE_SECONDS = 5;
 export interface Cell {
   function: string;
   runtime: Runtime;
+  /** Prewarmed invocations get cells of their own (their start-ups are another thing); absent: cold. */
+  mode?: 'prewarmed';
   n: number;
   errors: number;
   /** Append-only series shared with earlier states (see series.ts for why that keeps this pure). */
@@ -74,6 +76,7 @@ export interface UiState {
 export interface EnergyItem {
   function: string;
   runtime: Runtime;
+  mode?: 'prewarmed';
   isolatedUwh: number;
   /** Isolated energy over the window's length, W (null without a window). */
   isolatedW?: number | null;
@@ -186,10 +189,11 @@ function addLines(cells: Cell[], lines: readonly InvocationLine[]): Cell[] {
   const next = [...cells];
   for (const line of lines) {
     if (line.warmup) continue;
-    let index = next.findIndex((c) => c.function === line.function && c.runtime === line.runtime);
+    const mode = line.mode === 'prewarmed' ? ('prewarmed' as const) : undefined;
+    let index = next.findIndex((c) => c.function === line.function && c.runtime === line.runtime && c.mode === mode);
     if (index < 0) {
-      index =
-        next.push({ function: line.function, runtime: line.runtime, n: 0, errors: 0, startupUs: Series.empty(), totalUs: Series.empty(), isolatedUwh: Series.empty() }) - 1;
+      const cell: Cell = { function: line.function, runtime: line.runtime, n: 0, errors: 0, startupUs: Series.empty(), totalUs: Series.empty(), isolatedUwh: Series.empty() };
+      index = next.push(mode ? { ...cell, mode } : cell) - 1;
     }
     let p = pending.get(index);
     if (!p) pending.set(index, (p = { errors: 0, startup: [], total: [], iso: [] }));
@@ -220,7 +224,7 @@ function addLines(cells: Cell[], lines: readonly InvocationLine[]): Cell[] {
 function addEnergies(cells: Cell[], items: readonly EnergyItem[]): Cell[] {
   const pending = new Map<number, number[]>();
   for (const item of items) {
-    const index = cells.findIndex((c) => c.function === item.function && c.runtime === item.runtime);
+    const index = cells.findIndex((c) => c.function === item.function && c.runtime === item.runtime && c.mode === item.mode);
     if (index < 0 || !Number.isFinite(item.isolatedUwh)) continue;
     const list = pending.get(index);
     if (list) list.push(item.isolatedUwh);

@@ -45,10 +45,10 @@ test('the screen shows suite, target, progress with ETA, one row per function ×
   assert.equal(rows[1], 'target http://127.0.0.1:3090 (nebula 0.1.0) · clock offset 12 µs ± 40 µs');
   assert.equal(rows[2], 'meter simulated meter');
   assert.equal(rows[3], `${'█'.repeat(15)}${'░'.repeat(15)} 10/20 (50%) · ETA 5 s · measure · 1 failed`);
-  assert.ok(frame.includes('function            runtime       n  p50 start  p50 total   p50 iso. E errors'), frame);
-  assert.ok(frame.includes('factorial           wasm          2     600 µs     800 µs        3 µWh      0'), frame);
-  assert.ok(frame.includes('factorial           component     1     2.1 ms     2.6 ms        9 µWh      0'), frame);
-  assert.ok(frame.includes('factorial           docker        1     400 ms     450 ms      380 µWh      1'), frame);
+  assert.ok(frame.includes('function          runtime         n  p50 start  p50 total   p50 iso. E errors'), frame);
+  assert.ok(frame.includes('factorial         wasm            2     600 µs     800 µs        3 µWh      0'), frame);
+  assert.ok(frame.includes('factorial         component       1     2.1 ms     2.6 ms        9 µWh      0'), frame);
+  assert.ok(frame.includes('factorial         docker          1     400 ms     450 ms      380 µWh      1'), frame);
   assert.ok(frame.includes('last error: factorial on docker (input 3): POST → 504 timeout'), frame);
   assert.ok(frame.includes('q stop · p pause'), frame);
 });

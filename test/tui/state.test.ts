@@ -31,6 +31,20 @@ test('invocation lines fold into one cell per function × runtime; warm-ups are 
   );
 });
 
+test('prewarmed invocations fold into cells of their own, apart from the cold ones', () => {
+  const s = reduce(initialState(), {
+    type: 'invocations',
+    lines: [line({ startup: 1000, total: 1200 }), { ...line({ startup: 300, total: 500 }), mode: 'prewarmed', prepared: true }],
+  });
+  assert.deepEqual(
+    s.cells.map((c) => [c.runtime, c.mode ?? 'cold', c.startupUs.toArray()]),
+    [
+      ['wasm', 'cold', [1000]],
+      ['wasm', 'prewarmed', [300]],
+    ],
+  );
+});
+
 test('the reducer never mutates the state it is given', () => {
   const before = reduce(initialState(), { type: 'invocations', lines: [line({})] });
   const snapshot = JSON.stringify(before);
