@@ -43,7 +43,7 @@ async function compareCommand(dirs: string[], flags: ReportFlags, seed: number, 
   if (failAbove === undefined) return ExitCode.Ok;
   const failed = regressions(changes, failAbove);
   for (const c of failed) {
-    process.stderr.write(`nebula: regression: ${c.function} ${c.runtime} ${c.metric} +${(c.change.estimate * 100).toFixed(1)}% (p=${pValue(c.p)}) is above --fail-above ${flags.failAbove}\n`);
+    process.stderr.write(`nebula: regression: ${c.function} ${c.runtime}${c.mode ? ' prewarmed' : ''} ${c.metric} +${(c.change.estimate * 100).toFixed(1)}% (p=${pValue(c.p)}) is above --fail-above ${flags.failAbove}\n`);
   }
   return failed.length ? ExitCode.Failures : ExitCode.Ok;
 }

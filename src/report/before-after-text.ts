@@ -50,7 +50,7 @@ export function renderChanges(changes: readonly MetricChange[], labels: ChangeLa
         out.push(fn);
       }
       out.push(
-        `  ${c.runtime.padEnd(14)}${formatMetric(metric, c.base.median).padStart(9)}${formatMetric(metric, c.next.median).padStart(9)}  ${changeText(c).padEnd(27)}${pValue(c.p).padStart(8)} ${verdict(c, labels.failAbove)}`,
+        `  ${(c.mode ? `${c.runtime} pw` : c.runtime).padEnd(14)}${formatMetric(metric, c.base.median).padStart(9)}${formatMetric(metric, c.next.median).padStart(9)}  ${changeText(c).padEnd(27)}${pValue(c.p).padStart(8)} ${verdict(c, labels.failAbove)}`,
       );
     }
     out.push('');

@@ -25,6 +25,8 @@ export interface ChangeOptions {
 export interface MetricChange {
   function: string;
   runtime: Runtime;
+  /** Prewarmed calls are compared with prewarmed ones (docs/methodology.md, "Start modes"); absent: cold. */
+  mode?: 'prewarmed';
   metric: Metric;
   base: { n: number; median: number };
   next: { n: number; median: number };
@@ -35,7 +37,7 @@ export interface MetricChange {
   significant: boolean;
 }
 
-const key = (l: InvocationLine): string => `${l.function}\u0000${l.runtime}`;
+const key = (l: InvocationLine): string => `${l.function}\u0000${l.runtime}\u0000${l.mode ?? 'cold'}`;
 
 /**
  * Every function × runtime × metric measured in both runs. Inputs are pooled per function: two runs
@@ -60,6 +62,7 @@ export function compareBeforeAfter(base: readonly InvocationLine[], next: readon
       changes.push({
         function: first.function,
         runtime: first.runtime,
+        ...(first.mode === 'prewarmed' ? { mode: 'prewarmed' as const } : {}),
         metric,
         base: { n: a.length, median: median(a) },
         next: { n: b.length, median: median(b) },

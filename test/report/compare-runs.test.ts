@@ -91,3 +91,15 @@ test('report --compare with one run, or --fail-above without --compare, is exit 
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--fail-above goes with --compare BASE NEW/);
 });
+
+test('compareBeforeAfter compares prewarmed calls with prewarmed ones, never with cold ones', () => {
+  const mk = (startup: number, mode: 'cold' | 'prewarmed', seq: number): InvocationLine =>
+    InvocationLineSchema.parse({
+      function: 'f', runtime: 'docker', input: '1', output: '1', ok: true, exit_code: 0, start_source: 'host', mode,
+      metrics: { received_us: 0, ready_us: 0, started_us: startup, ended_us: startup + 10, startup_us: startup, exec_us: 10, total_us: startup + 10 },
+      run_id: 'r', seq, rep: seq, warmup: false, client: { sent_us: 0, replied_us: 1 }, clock: null,
+    });
+  const run = (coldUs: number, warmUs: number): InvocationLine[] => Array.from({ length: 10 }, (_, i) => [mk(coldUs + i, 'cold', 2 * i), mk(warmUs + i, 'prewarmed', 2 * i + 1)]).flat();
+  const changes = compareBeforeAfter(run(300_000, 400), run(300_000, 400), { resamples: 200 }).filter((c) => c.metric === 'startup_us');
+  assert.deepEqual(changes.map((c) => [c.mode ?? 'cold', c.base.median, c.significant]), [['cold', 300_004.5, false], ['prewarmed', 404.5, false]]);
+});
