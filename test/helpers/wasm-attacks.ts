@@ -2,18 +2,7 @@
  * Hand-assembled WASI command modules that attack the wasm runtime's limits (no toolchain can emit
  * them from C: several tables, table.grow).
  */
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0);
-  return out;
-}
+import { leb } from '../../src/server/host/wasm-binary.js';
 
 /** Signed LEB128 of a small i32. */
 function sleb(value: number): number[] {

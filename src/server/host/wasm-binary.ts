@@ -51,7 +51,8 @@ class Reader {
   }
 }
 
-function leb(value: number): number[] {
+/** Unsigned LEB128 encoding of `value`. */
+export function leb(value: number): number[] {
   const out: number[] = [];
   let v = value;
   do {
