@@ -1,26 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { nebula } from './cli.js';
 
-const root = path.join(import.meta.dirname, '..', '..');
 const fixtures = path.join('test', 'fixtures', 'runs');
 const PI = path.join(fixtures, 'pi-default-20240503-120000');
 const CRASHED = path.join(fixtures, 'crashed-20240505-100000');
-
-/** Runs the real CLI from source; resolves with exit code, stdout and stderr (never rejects). */
-async function nebula(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('nebula report on a crashed run prints what it has and warns on stderr with line numbers', async () => {
   const r = await nebula('report', CRASHED);

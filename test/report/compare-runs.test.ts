@@ -3,29 +3,18 @@
  * of it in which every wasm invocation's startup (and so total) is made 30% slower.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { compareBeforeAfter, regressions } from '../../src/report/before-after.js';
 import { InvocationLineSchema, type InvocationLine } from '../../src/protocol/results.js';
+import { nebula } from './cli.js';
 
 const root = path.join(import.meta.dirname, '..', '..');
 const BASE = path.join(root, 'test', 'fixtures', 'runs', 'pi-default-20240503-120000');
 let tmp: string;
 let slower: string;
-
-async function nebula(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function linesOf(dir: string): Promise<InvocationLine[]> {
   const text = await readFile(path.join(dir, 'invocations.jsonl'), 'utf8');

@@ -4,26 +4,14 @@
  * and a non-zero exit for a run with no usable invocation. Real files, the real CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Energy, EnergyLine, InvocationLine, RunJson } from '../../src/protocol/results.js';
 import { line } from './lines.js';
+import { nebula } from './cli.js';
 
-const root = path.join(import.meta.dirname, '..', '..');
-
-async function nebula(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const T0 = 1_714_755_235_000_000;
 

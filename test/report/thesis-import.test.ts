@@ -5,29 +5,18 @@
  * the format's description (test/fixtures/thesis/generate.py).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Energy, EnergyLine, InvocationLine, RunJson } from '../../src/protocol/results.js';
 import { loadRun } from '../../src/report/load.js';
 import { line } from './lines.js';
+import { nebula } from './cli.js';
 
 const root = path.join(import.meta.dirname, '..', '..');
 const PI = path.join('test', 'fixtures', 'thesis', 'pi-energy-2024-04-29.json');
 const VM = path.join('test', 'fixtures', 'thesis', 'vm-2024-05-03.json');
-
-async function nebula(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 let tmp: string;
 let nebulaRun: string;

@@ -55,7 +55,7 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
 
   const reply = (id: number, readyUs: number, outcome: GuestOutcome & { prepared?: boolean }): void => {
     const endedUs = nowUs();
-    // Object.assign, not a spread followed by properties: that cost ~15 µs a call on Node 20 (docs/performance.md).
+    // Object.assign, not a spread followed by properties: a slow path on Node 20 (bench/object-spread.ts).
     port.postMessage(Object.assign({}, outcome, { type: 'done' as const, id, readyUs: readyUs || endedUs, endedUs }) satisfies WorkerReply);
   };
 
@@ -119,7 +119,9 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
         port.postMessage({ type: 'pong' } satisfies WorkerReply);
         continue;
       }
-      const held = await entryOf(msg.key, msg.artifact);
+      // A cached entry needs no await: a call's way to `ready` takes no extra promise turn.
+      const cached = cache.get(msg.key);
+      const held = cached !== undefined ? { entry: cached } : await entryOf(msg.key, msg.artifact);
       if (msg.type === 'prepare') {
         if (held === undefined) port.postMessage({ type: 'prepared', key: msg.key, ok: false, error: 'artifact not held' } satisfies WorkerReply);
         else await prepareNext(msg.key, held.entry);
@@ -147,7 +149,8 @@ export async function serveWorker<A, E, P>(create: (clocks: GuestClocks) => Gues
       );
       // Await before reading readyUs: an async handler stamps it after this line starts.
       const settled = outcome instanceof Promise ? await outcome : outcome;
-      reply(msg.id, readyUs, instance === undefined ? settled : { ...settled, prepared: true });
+      if (instance !== undefined) (settled as GuestOutcome & { prepared?: boolean }).prepared = true;
+      reply(msg.id, readyUs, settled);
       // The next call's instance is made now, after the reply, off any request's path.
       if (msg.prewarmed) await prepareNext(msg.key, entry);
     }

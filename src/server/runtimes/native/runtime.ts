@@ -346,7 +346,7 @@ export class NativeRuntime implements Runtime<NativeMeta> {
         if (signal?.aborted) stop('cancelled');
         timer = setTimeout(() => stop('timeout'), timeoutMs);
         child.stdin.end(input);
-        return prepared ? outcome.then((run) => ({ ...run, prepared: true })) : outcome;
+        return prepared ? outcome.then((run) => Object.assign(run, { prepared: true })) : outcome;
       },
       discard() {
         stop('shutting-down');
