@@ -11,6 +11,7 @@
  *      a constant on the same machine (aim ≥ 0.25×).
  * Every target runs in a child process, so the generators do not share an event loop with it.
  * Run: node --import tsx bench/load-bench.ts [--rate 1000] [--seconds 5] [--connections 10] [--rounds 2] [--server-connections 32]
+ *      [--parts open,closed,server]   (which of the three to run; all by default)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,13 +28,14 @@ import { recordRun } from '../src/console/recorder.js';
 import { RunDirectory, runIdFor } from '../src/console/run-directory.js';
 import { parseSuite } from '../src/console/suite.js';
 import type { StageLine } from '../src/protocol/results.js';
-import { numberArg } from './args.js';
+import { numberArg, stringArg } from './args.js';
 
 const RATE = numberArg('rate', 1000);
 const SECONDS = numberArg('seconds', 5);
 const CONNECTIONS = numberArg('connections', 10);
 const ROUNDS = numberArg('rounds', 2);
 const SERVER_CONNECTIONS = numberArg('server-connections', 32);
+const PARTS = new Set(stringArg('parts', 'open,closed,server').split(','));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** A bare Node HTTP server answering every request with one constant InvocationResult (and /time). */
@@ -118,60 +120,66 @@ const constantUrl = `http://127.0.0.1:${constant.port}`;
 const invokePath = '/functions/constant/invoke?runtime=wasm';
 try {
   // 1. Open loop: schedule accuracy.
-  console.log('\n## Open loop against a constant-answer endpoint\n');
-  console.log('| round | generator | asked | achieved | achieved / asked | send lateness p50 / p99 / max | latency p99 | generator CPU / request |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (let round = 1; round <= ROUNDS; round++) {
-    const s = await consoleStage(constantUrl, `{ rate: ${RATE}, seconds: ${SECONDS}, max_in_flight: 256 }`);
-    const good = Math.abs(s.throughput_rps / RATE - 1) <= 0.01 && (s.lateness.p99_us ?? Infinity) <= 1000;
-    console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended | ${f(s.cpuUsPerRequest, 0)} µs |`);
-    const a = await cannon(`${constantUrl}${invokePath}`, { connections: 100, seconds: SECONDS, overallRate: RATE });
-    console.log(`| ${round} | autocannon overallRate | ${RATE}/s | ${f(a.rps)}/s | ${f(a.rps / RATE, 4)} | (not reported) | ${f(a.p99Ms, 3)} ms from actual send | ${f(a.cpuUsPerRequest, 0)} µs |`);
+  if (PARTS.has('open')) {
+    console.log('\n## Open loop against a constant-answer endpoint\n');
+    console.log('| round | generator | asked | achieved | achieved / asked | send lateness p50 / p99 / max | latency p99 | generator CPU / request |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (let round = 1; round <= ROUNDS; round++) {
+      const s = await consoleStage(constantUrl, `{ rate: ${RATE}, seconds: ${SECONDS}, max_in_flight: 256 }`);
+      const good = Math.abs(s.throughput_rps / RATE - 1) <= 0.01 && (s.lateness.p99_us ?? Infinity) <= 1000;
+      console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended | ${f(s.cpuUsPerRequest, 0)} µs |`);
+      const a = await cannon(`${constantUrl}${invokePath}`, { connections: 100, seconds: SECONDS, overallRate: RATE });
+      console.log(`| ${round} | autocannon overallRate | ${RATE}/s | ${f(a.rps)}/s | ${f(a.rps / RATE, 4)} | (not reported) | ${f(a.p99Ms, 3)} ms from actual send | ${f(a.cpuUsPerRequest, 0)} µs |`);
+    }
   }
 
   // 2. Closed loop: throughput against autocannon's.
-  console.log(`\n## Closed loop of ${CONNECTIONS} against the same endpoint\n`);
-  console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) | CPU / request: console, autocannon |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (let round = 1; round <= ROUNDS; round++) {
-    const s = await consoleStage(constantUrl, `{ concurrency: ${CONNECTIONS}, seconds: ${SECONDS} }`);
-    const a = await cannon(`${constantUrl}${invokePath}`, { connections: CONNECTIONS, seconds: SECONDS });
-    const ratio = s.throughput_rps / a.rps;
-    console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} | ${f(s.cpuUsPerRequest, 0)} µs, ${f(a.cpuUsPerRequest, 0)} µs |`);
+  if (PARTS.has('closed')) {
+    console.log(`\n## Closed loop of ${CONNECTIONS} against the same endpoint\n`);
+    console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) | CPU / request: console, autocannon |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (let round = 1; round <= ROUNDS; round++) {
+      const s = await consoleStage(constantUrl, `{ concurrency: ${CONNECTIONS}, seconds: ${SECONDS} }`);
+      const a = await cannon(`${constantUrl}${invokePath}`, { connections: CONNECTIONS, seconds: SECONDS });
+      const ratio = s.throughput_rps / a.rps;
+      console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} | ${f(s.cpuUsPerRequest, 0)} µs, ${f(a.cpuUsPerRequest, 0)} µs |`);
+    }
   }
 
   // 3. Server saturation: fibonacci-recursive 1 on wasm vs the bare constant server, both by autocannon.
-  const store = await mkdtemp(join(tmpdir(), 'nebula-load-bench-store-'));
-  const port = await freePort();
-  const serve = spawn(process.execPath, [join(root, 'bin/nebula.js'), 'serve', '--port', String(port), '--store', store], { stdio: ['ignore', 'ignore', 'inherit'] });
-  try {
-    const client = new TargetClient(`http://127.0.0.1:${port}`);
-    for (let i = 0; ; i++) {
-      try {
-        await client.health();
-        break;
-      } catch (error) {
-        if (i > 100) throw error;
-        await new Promise((r) => setTimeout(r, 100));
+  if (PARTS.has('server')) {
+    const store = await mkdtemp(join(tmpdir(), 'nebula-load-bench-store-'));
+    const port = await freePort();
+    const serve = spawn(process.execPath, [join(root, 'bin/nebula.js'), 'serve', '--port', String(port), '--store', store], { stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      const client = new TargetClient(`http://127.0.0.1:${port}`);
+      for (let i = 0; ; i++) {
+        try {
+          await client.health();
+          break;
+        } catch (error) {
+          if (i > 100) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
+      await client.putArtifact('fibonacci-recursive', 'wasm', await readFile(join(root, 'functions/fibonacci-recursive/fibonacci-recursive.wasm')));
+      const fibUrl = `http://127.0.0.1:${port}/functions/fibonacci-recursive/invoke?runtime=wasm`;
+      await cannon(fibUrl, { connections: SERVER_CONNECTIONS, seconds: 1 }); // warm-up: workers, tier-up
+      console.log(`\n## Saturation throughput (autocannon closed loop of ${SERVER_CONNECTIONS}, ${SECONDS} s)\n`);
+      console.log('| round | nebula serve, fibonacci-recursive 1 on wasm | bare Node HTTP server, constant | ratio (aim ≥ 0.25×) |');
+      console.log('| --- | ---: | ---: | ---: |');
+      for (let round = 1; round <= ROUNDS; round++) {
+        const fib = await cannon(fibUrl, { connections: SERVER_CONNECTIONS, seconds: SECONDS });
+        const bare = await cannon(`${constantUrl}${invokePath}`, { connections: SERVER_CONNECTIONS, seconds: SECONDS });
+        const ratio = fib.rps / bare.rps;
+        console.log(`| ${round} | ${f(fib.rps)} req/s (p99 ${f(fib.p99Ms)} ms, ${fib.errors} errors) | ${f(bare.rps)} req/s (p99 ${f(bare.p99Ms)} ms) | ${f(ratio, 3)}× ${ratio >= 0.25 ? 'met' : 'MISSED'} |`);
+      }
+      await client.close();
+    } finally {
+      serve.kill();
+      await new Promise((r) => serve.once('exit', r));
+      await rm(store, { recursive: true, force: true });
     }
-    await client.putArtifact('fibonacci-recursive', 'wasm', await readFile(join(root, 'functions/fibonacci-recursive/fibonacci-recursive.wasm')));
-    const fibUrl = `http://127.0.0.1:${port}/functions/fibonacci-recursive/invoke?runtime=wasm`;
-    await cannon(fibUrl, { connections: SERVER_CONNECTIONS, seconds: 1 }); // warm-up: workers, tier-up
-    console.log(`\n## Saturation throughput (autocannon closed loop of ${SERVER_CONNECTIONS}, ${SECONDS} s)\n`);
-    console.log('| round | nebula serve, fibonacci-recursive 1 on wasm | bare Node HTTP server, constant | ratio (aim ≥ 0.25×) |');
-    console.log('| --- | ---: | ---: | ---: |');
-    for (let round = 1; round <= ROUNDS; round++) {
-      const fib = await cannon(fibUrl, { connections: SERVER_CONNECTIONS, seconds: SECONDS });
-      const bare = await cannon(`${constantUrl}${invokePath}`, { connections: SERVER_CONNECTIONS, seconds: SECONDS });
-      const ratio = fib.rps / bare.rps;
-      console.log(`| ${round} | ${f(fib.rps)} req/s (p99 ${f(fib.p99Ms)} ms, ${fib.errors} errors) | ${f(bare.rps)} req/s (p99 ${f(bare.p99Ms)} ms) | ${f(ratio, 3)}× ${ratio >= 0.25 ? 'met' : 'MISSED'} |`);
-    }
-    await client.close();
-  } finally {
-    serve.kill();
-    await new Promise((r) => serve.once('exit', r));
-    await rm(store, { recursive: true, force: true });
   }
 } finally {
   constant.proc.kill();

@@ -2,14 +2,14 @@
  * HTTP client for a `nebula serve` target, shared by deploy, invoke and the console. Keep-alive via
  * one undici Pool per target, so the console's invocations do not pay a TCP handshake each.
  */
-import { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { ExitCode, TargetError, describeError } from '../errors.js';
 import {
   ErrorBodySchema,
   FunctionListSchema,
   HealthSchema,
-  InvocationResultSchema,
   PreparedSchema,
   SettledSchema,
   TimeSchema,
@@ -21,6 +21,7 @@ import {
   type Settled,
   type StartMode,
 } from '../protocol/api.js';
+import { parseInvocationResult } from '../protocol/invocation-check.js';
 
 export type { ArtifactKind };
 
@@ -55,6 +56,7 @@ export class TargetClient {
   readonly #pool: Pool;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
+  readonly #bodyHeaders = { 'content-type': 'application/octet-stream' };
 
   constructor(url: string | URL, options: TargetOptions = {}) {
     this.url = typeof url === 'string' ? parseTargetUrl(url) : url;
@@ -104,7 +106,8 @@ export class TargetClient {
    */
   invoke(name: string, input: string, runtime: Runtime, signal?: AbortSignal, mode: StartMode = 'cold'): Promise<InvocationResult> {
     const path = `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}${mode === 'cold' ? '' : `&mode=${mode}`}`;
-    return this.#json('POST', path, InvocationResultSchema, Buffer.from(input), signal);
+    // Checked without zod when well formed: this is the load generator's hot path.
+    return this.#request('POST', path, Buffer.from(input), signal).then((data) => this.#checked(path, parseInvocationResult(data)));
   }
 
   /** Has the runtime prepare an instance of the function ahead of `prewarmed` calls; true when one is ready. */
@@ -114,8 +117,10 @@ export class TargetClient {
   }
 
   async #json<T extends z.ZodType>(method: string, path: string, schema: T, body?: Buffer, signal?: AbortSignal): Promise<z.infer<T>> {
-    const data = await this.#request(method, path, body, signal);
-    const parsed = schema.safeParse(data);
+    return this.#checked(path, schema.safeParse(await this.#request(method, path, body, signal)));
+  }
+
+  #checked<T>(path: string, parsed: z.ZodSafeParseResult<T>): T {
     if (!parsed.success) {
       throw new TargetError(`${this.url.origin}${path} answered with an unexpected shape: ${parsed.error.message}`, {
         code: 'bad-response',
@@ -127,22 +132,9 @@ export class TargetClient {
   }
 
   async #request(method: string, path: string, body?: Buffer, signal?: AbortSignal): Promise<unknown> {
-    const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    if (body) headers['content-type'] = 'application/octet-stream';
-    let response;
-    let text: string;
+    let answer: Answer;
     try {
-      response = await this.#pool.request({
-        method: method as 'GET',
-        path,
-        headers,
-        body: body ?? null,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-        ...(signal ? { signal } : {}),
-      });
-      text = await response.body.text();
+      answer = await this.#send(method, path, body, signal);
     } catch (error) {
       if (signal?.aborted) {
         throw new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: ExitCode.Interrupted, cause: error });
@@ -153,26 +145,149 @@ export class TargetClient {
         cause: error,
       });
     }
+    const { status, contentType, text } = answer;
     let data: unknown;
     try {
       data = text.length ? JSON.parse(text) : null;
     } catch {
-      throw notNebula(this.url, `${method} ${path} answered ${response.statusCode} with ${describeBody(response.headers['content-type'], text)}`);
+      throw notNebula(this.url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
     }
-    if (response.statusCode >= 400) {
+    if (status >= 400) {
       const parsed = ErrorBodySchema.safeParse(data);
       // Every error nebula serve sends has this shape: anything else comes from some other server.
-      if (!parsed.success) throw notNebula(this.url, `${method} ${path} answered ${response.statusCode} with ${describeBody(response.headers['content-type'], text)}`);
+      if (!parsed.success) throw notNebula(this.url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
       const { code, message } = parsed.data.error;
-      throw new TargetError(`${method} ${path} → ${response.statusCode} ${code}: ${message}`, {
+      throw new TargetError(`${method} ${path} → ${status} ${code}: ${message}`, {
         code,
-        status: response.statusCode,
-        exitCode: exitCodeFor(response.statusCode, code),
-        ...(response.statusCode === 401 ? { hint: 'Pass the server token with --token or NEBULA_TOKEN.' } : {}),
+        status,
+        exitCode: exitCodeFor(status, code),
+        ...(status === 401 ? { hint: 'Pass the server token with --token or NEBULA_TOKEN.' } : {}),
       });
     }
     return data;
   }
+
+  /**
+   * One request through undici's `dispatch`: the answer's chunks are collected by callbacks, with no
+   * response stream per request (docs/performance.md, "Load generator": a stream and its promise
+   * turns were a large part of the load generator's cost per request).
+   */
+  #send(method: string, path: string, body: Buffer | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const handler = new Collector(resolve, reject);
+      if (signal) {
+        if (signal.aborted) return reject(signal.reason);
+        watch(signal, handler);
+      }
+      this.#pool.dispatch(
+        {
+          method: method as Dispatcher.HttpMethod,
+          path,
+          headers: this.#token ? (body ? { ...this.#bodyHeaders, authorization: `Bearer ${this.#token}` } : { authorization: `Bearer ${this.#token}` }) : body ? this.#bodyHeaders : null,
+          body: body ?? null,
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+        },
+        handler,
+      );
+    });
+  }
+}
+
+/** A response as `#request` needs it: status, content type and the body as text. */
+interface Answer {
+  status: number;
+  contentType: string | undefined;
+  text: string;
+}
+
+/** Collects one response's body for `#send`; settles its promise once (an abort may come first). */
+class Collector implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #contentType: string | undefined;
+  #chunks: Buffer[] = [];
+  #controller: Dispatcher.DispatchController | null = null;
+  #settled = false;
+  /** The signal whose abort reached this request before undici started it. */
+  #abortReason: unknown = undefined;
+  #aborted = false;
+  readonly #resolve: (answer: Answer) => void;
+  readonly #reject: (error: unknown) => void;
+  /** The signal's watch list this request is on, left when it settles. */
+  watchers: Set<Collector> | null = null;
+
+  constructor(resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  abort(reason: unknown): void {
+    this.#aborted = true;
+    this.#abortReason = reason;
+    if (this.#controller) this.#controller.abort(reason instanceof Error ? reason : new Error(String(reason)));
+    this.#fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#aborted) controller.abort(this.#abortReason instanceof Error ? this.#abortReason : new Error(String(this.#abortReason)));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.#status = statusCode;
+    const type = headers['content-type'];
+    this.#contentType = Array.isArray(type) ? type[0] : type;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.watchers?.delete(this);
+    const chunks = this.#chunks;
+    const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.#resolve({ status: this.#status, contentType: this.#contentType, text });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.#fail(error);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.watchers?.delete(this);
+    this.#reject(error);
+  }
+}
+
+/**
+ * Requests in flight per abort signal, behind one listener per signal: the console passes the same
+ * signal with every request of a run, and an `abort` listener added and removed per request cost
+ * more than the set.
+ */
+const watched = new WeakMap<AbortSignal, Set<Collector>>();
+
+function watch(signal: AbortSignal, handler: Collector): void {
+  let set = watched.get(signal);
+  if (!set) {
+    const requests = new Set<Collector>();
+    set = requests;
+    watched.set(signal, requests);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const r of requests) r.abort(signal.reason);
+        requests.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(handler);
+  handler.watchers = set;
 }
 
 /** The exit code an error answer of nebula serve maps to (one meaning per code, see EXIT_CODES). */
