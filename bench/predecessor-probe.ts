@@ -4,7 +4,8 @@
  * with fibonacci-recursive 11, predecessors in rotation. Per predecessor it prints the wasm call's
  * start-up p50 split into received → ready (body, admission, the worker, a fresh instance) and
  * ready → started (the guest's first act), and the server's minor page faults during the wasm call
- * (/proc/<pid>/stat): copy-on-write faults after a fork show there.
+ * (/proc/<pid>/stat): copy-on-write faults after a fork show there. Beside them, the predecessor's own
+ * start-up and teardown (the cost of starting a native call through the spawner process shows there).
  * Run: node --import tsx bench/predecessor-probe.ts [--pairs 40] [--gap-ms 0] [-- serve flags…]
  */
 import { readFileSync } from 'node:fs';
@@ -25,25 +26,27 @@ const minorFaults = (): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8
 
 const health = await serve.client.health();
 const predecessors: Runtime[] = ['wasm', 'native', ...(health.runtimes.docker ? (['docker'] as const) : [])];
-const rows = new Map<Runtime, { startup: number[]; toReady: number[]; toStart: number[]; faults: number[] }>(
-  predecessors.map((p) => [p, { startup: [], toReady: [], toStart: [], faults: [] }]),
+const rows = new Map<Runtime, { startup: number[]; toReady: number[]; toStart: number[]; faults: number[]; own: number[]; teardown: number[] }>(
+  predecessors.map((p) => [p, { startup: [], toReady: [], toStart: [], faults: [], own: [], teardown: [] }]),
 );
 try {
   for (const p of predecessors) await serve.client.invoke(FN, '11', p); // warm-up
   for (let i = 0; i < PAIRS; i++) {
     for (const p of predecessors) {
-      await serve.client.invoke(FN, '11', p);
+      const before = await serve.client.invoke(FN, '11', p);
       await serve.client.settled(10_000);
       if (GAP_MS) await new Promise((r) => setTimeout(r, GAP_MS));
-      const before = minorFaults();
+      const faultsBefore = minorFaults();
       const r = await serve.client.invoke(FN, '11', 'wasm');
-      const faults = minorFaults() - before;
+      const faults = minorFaults() - faultsBefore;
       const m = r.metrics;
       const row = rows.get(p)!;
       row.startup.push(m.startup_us);
       row.toReady.push(m.ready_us - m.received_us);
       row.toStart.push(m.started_us - m.ready_us);
       row.faults.push(faults);
+      row.own.push(before.metrics.startup_us);
+      if (before.metrics.teardown_us !== undefined) row.teardown.push(before.metrics.teardown_us);
     }
   }
 } finally {
@@ -52,6 +55,8 @@ try {
 
 const us = (xs: number[]): string => `${Math.round(median(xs))} µs`;
 console.log(`${FN} 11 on wasm after each predecessor (settled${GAP_MS ? `, then ${GAP_MS} ms` : ''}), ${PAIRS} pairs each, one server${serveArgs.length ? ` (${serveArgs.join(' ')})` : ''}`);
-console.log('| predecessor | wasm startup p50 | received → ready | ready → started | server minor faults p50 |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const [p, r] of rows) console.log(`| ${p} | ${us(r.startup)} | ${us(r.toReady)} | ${us(r.toStart)} | ${median(r.faults)} |`);
+console.log('| predecessor | wasm startup p50 | received → ready | ready → started | server minor faults p50 | own startup p50 of the predecessor | its teardown p50 |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const [p, r] of rows) {
+  console.log(`| ${p} | ${us(r.startup)} | ${us(r.toReady)} | ${us(r.toStart)} | ${median(r.faults)} | ${us(r.own)} | ${r.teardown.length ? us(r.teardown) : '—'} |`);
+}

@@ -1,42 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcessTree, ProcessTrees } from '../../src/server/host/process-tree.js';
 import { buildFixture, fixtureBytes } from '../helpers/fixtures.js';
 import { rawRequest, errorCode } from '../helpers/http.js';
+import { alive, processesRunningFrom, waitGone } from '../helpers/processes.js';
 import { startTestServer } from '../helpers/server.js';
-
-/** True while `pid` runs (a zombie waiting for its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pids: number[]): Promise<void> {
-  for (let i = 0; i < 200 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.deepEqual(pids.filter(alive), [], 'escaped processes still running');
-}
-
-/** Live processes whose executable is under `dir` (the functions of one test server's store). */
-function processesRunningFrom(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/exe`).startsWith(dir) && alive(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone, or a kernel thread
-    }
-  }
-  return found;
-}
 
 for (const cgroups of [false, true]) {
   const mode = cgroups ? '--cgroups' : 'the marker scan';

@@ -269,6 +269,11 @@ export class ProcessTrees {
     this.#group = cgroups ? createGroup(`nebula-${this.#prefix}`) : undefined;
   }
 
+  /** What every tree id of this instance starts with (`killTrees`). */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /** How escaped processes are found here: `cgroup` (+ the scan) or the scan alone. */
   get mode(): 'cgroup' | 'scan' {
     return this.#group ? 'cgroup' : 'scan';
@@ -290,11 +295,19 @@ export class ProcessTrees {
   /** Kills every process of every invocation of this runtime (shutdown) and removes its cgroup. */
   async killAll(): Promise<void> {
     if (this.#group) writeQuiet(join(this.#group.dir, 'cgroup.kill'), '1');
-    await killMarked(Buffer.from(`${MARKER}=${this.#prefix}-`));
+    await killTrees(this.#prefix);
     if (!this.#group) return;
     const { dir } = this.#group;
     const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
     await Promise.all(children.filter((c) => c.isDirectory()).map((c) => removeGroup(join(dir, c.name))));
     await removeGroup(dir);
   }
+}
+
+/**
+ * SIGKILLs every process of every tree whose ids start with `prefix` (a ProcessTrees' `prefix`): what
+ * the calls of a spawner process that died left running (src/server/runtimes/native/spawner.ts).
+ */
+export function killTrees(prefix: string): Promise<number> {
+  return killMarked(Buffer.from(`${MARKER}=${prefix}-`));
 }
