@@ -4,7 +4,8 @@
  * functions and inputs (no meter) four ways: wasm only and interleaved wasm/docker/native, each with
  * `settle: 0` and `settle: auto`. It prints wasm `startup_us` p50 of each, and the ratio interleaved /
  * wasm-only (goal: ≤ 1.25 with settling), plus wasm start-up by predecessor.
- * Run: node --import tsx bench/settle-bench.ts [--reps 5] [--rounds 1]
+ * Single rounds vary ±30 % between identical runs on a shared VM, so three rounds, interleaved, by default.
+ * Run: node --import tsx bench/settle-bench.ts [--reps 5] [--rounds 3]
  */
 import { Driver } from '../src/console/driver.js';
 import { parseSuite } from '../src/console/suite.js';
@@ -15,7 +16,7 @@ import { numberArg } from './args.js';
 import { startServeProcess } from './serve-process.js';
 
 const REPS = numberArg('reps', 5);
-const ROUNDS = numberArg('rounds', 1);
+const ROUNDS = numberArg('rounds', 3);
 const FUNCTIONS = `functions:
   - { name: fibonacci-recursive, inputs: [10, 20, 27] }
   - { name: exponential,         inputs: [10, 200, 706] }
