@@ -71,7 +71,7 @@ function freePort(): Promise<number> {
 }
 
 /** The console's load generator as `nebula console` runs it (driver, recorder, run directory), no meter. */
-async function consoleStage(url: string, load: string): Promise<StageLine & { cpuUsPerRequest: number }> {
+async function consoleStage(url: string, load: string): Promise<StageLine & { cpuUsPerRequest: number; stageCpuUsPerRequest: number }> {
   const suite = parseSuite(`name: load-bench\nruntimes: [wasm]\nload: ${load}\nfunctions:\n  - { name: constant, inputs: [1] }\n`, null);
   const out = await mkdtemp(join(tmpdir(), 'nebula-load-bench-'));
   const client = new TargetClient(url, { connections: connectionsFor(suite.load) ?? 8 });
@@ -81,10 +81,17 @@ async function consoleStage(url: string, load: string): Promise<StageLine & { cp
     const recorder = recordRun(driver, dir, null);
     let stage: StageLine | undefined;
     driver.on('stage', (s) => (stage = s));
+    // The stage alone (first to last live status): without start-up, warm-up, clock rounds and summary.
+    let stageCpu: NodeJS.CpuUsage | undefined;
+    let stageUs = 0;
+    driver.on('load', (status) => {
+      if (!stageCpu) stageCpu = process.cpuUsage();
+      else if (status.finished) stageUs = cpuPer(stageCpu, 1);
+    });
     const cpu = process.cpuUsage();
     recorder.finish(await driver.run());
     if (!stage) throw new Error('no stage finished');
-    return { ...stage, cpuUsPerRequest: cpuPer(cpu, stage.completed) };
+    return Object.assign(stage, { cpuUsPerRequest: cpuPer(cpu, stage.completed), stageCpuUsPerRequest: stageUs / Math.max(1, stage.sent) });
   } finally {
     await client.close();
     await rm(out, { recursive: true, force: true });
@@ -105,7 +112,7 @@ async function cannon(url: string, options: { connections: number; seconds: numb
   return { rps: result.requests.total / (result.duration || options.seconds), p99Ms: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerRequest: cpuPer(cpu, result.requests.total) };
 }
 
-/** CPU time (user + system) this process spent since `since`, per request: the generator's own cost. */
+/** CPU time (user + system) this process spent since `since`, per request: the generator's own cost (the whole run, start-up included). */
 function cpuPer(since: NodeJS.CpuUsage, requests: number): number {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / Math.max(1, requests);
@@ -127,7 +134,7 @@ try {
     for (let round = 1; round <= ROUNDS; round++) {
       const s = await consoleStage(constantUrl, `{ rate: ${RATE}, seconds: ${SECONDS}, max_in_flight: 256 }`);
       const good = Math.abs(s.throughput_rps / RATE - 1) <= 0.01 && (s.lateness.p99_us ?? Infinity) <= 1000;
-      console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended | ${f(s.cpuUsPerRequest, 0)} µs |`);
+      console.log(`| ${round} | nebula console (open loop) | ${RATE}/s | ${f(s.throughput_rps)}/s (${s.completed} done, ${s.failed} failed, ${s.dropped} dropped) | ${f(s.throughput_rps / RATE, 4)} | ${ms(s.lateness.p50_us)} / ${ms(s.lateness.p99_us)} / ${ms(s.lateness.max_us)} ${good ? '(goals met)' : '(goal MISSED)'} | ${ms(s.latency.p99_us)} from intended | ${f(s.cpuUsPerRequest, 0)} µs; ${f(s.stageCpuUsPerRequest, 0)} µs |`);
       const a = await cannon(`${constantUrl}${invokePath}`, { connections: 100, seconds: SECONDS, overallRate: RATE });
       console.log(`| ${round} | autocannon overallRate | ${RATE}/s | ${f(a.rps)}/s | ${f(a.rps / RATE, 4)} | (not reported) | ${f(a.p99Ms, 3)} ms from actual send | ${f(a.cpuUsPerRequest, 0)} µs |`);
     }
@@ -136,13 +143,13 @@ try {
   // 2. Closed loop: throughput against autocannon's.
   if (PARTS.has('closed')) {
     console.log(`\n## Closed loop of ${CONNECTIONS} against the same endpoint\n`);
-    console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) | CPU / request: console, autocannon |');
+    console.log('| round | nebula console req/s | autocannon req/s | ratio (goal ≥ 0.8×) | CPU / request: console (run; stage), autocannon |');
     console.log('| --- | ---: | ---: | ---: | ---: |');
     for (let round = 1; round <= ROUNDS; round++) {
       const s = await consoleStage(constantUrl, `{ concurrency: ${CONNECTIONS}, seconds: ${SECONDS} }`);
       const a = await cannon(`${constantUrl}${invokePath}`, { connections: CONNECTIONS, seconds: SECONDS });
       const ratio = s.throughput_rps / a.rps;
-      console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} | ${f(s.cpuUsPerRequest, 0)} µs, ${f(a.cpuUsPerRequest, 0)} µs |`);
+      console.log(`| ${round} | ${f(s.throughput_rps)} | ${f(a.rps)} | ${f(ratio, 2)}× ${ratio >= 0.8 ? 'met' : 'MISSED'} | ${f(s.cpuUsPerRequest, 0)}; ${f(s.stageCpuUsPerRequest, 0)} µs, ${f(a.cpuUsPerRequest, 0)} µs |`);
     }
   }
 
