@@ -22,6 +22,7 @@ import {
   type StartMode,
 } from '../protocol/api.js';
 import { parseInvocationResult } from '../protocol/invocation-check.js';
+import { InvokeConnections } from './invoke-connection.js';
 
 export type { ArtifactKind };
 
@@ -57,15 +58,20 @@ export class TargetClient {
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #bodyHeaders = { 'content-type': 'application/octet-stream' };
+  readonly #connections: number;
+  /** The load generator's invocations, on their own sockets (opened on first use). */
+  #lean: InvokeConnections | null = null;
 
   constructor(url: string | URL, options: TargetOptions = {}) {
     this.url = typeof url === 'string' ? parseTargetUrl(url) : url;
     this.#pool = new Pool(this.url.origin, { connections: options.connections ?? 8, pipelining: 1 });
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#connections = options.connections ?? 8;
   }
 
   async close(): Promise<void> {
+    this.#lean?.close();
     await this.#pool.close();
   }
 
@@ -105,9 +111,18 @@ export class TargetClient {
    * runs it in an instance the runtime prepared ahead (docs/api.md, "Start modes").
    */
   invoke(name: string, input: string, runtime: Runtime, signal?: AbortSignal, mode: StartMode = 'cold'): Promise<InvocationResult> {
-    const path = `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}${mode === 'cold' ? '' : `&mode=${mode}`}`;
+    const path = invokePath(name, runtime, mode);
     // Checked without zod when well formed: this is the load generator's hot path.
     return this.#request('POST', path, Buffer.from(input), signal).then((data) => this.#checked(path, parseInvocationResult(data)));
+  }
+
+  /**
+   * `invoke` for the load generator's hot path: same answers and errors, sent by the minimal keep-alive
+   * client of invoke-connection.ts instead of undici (docs/performance.md, "Load generator").
+   */
+  invokeUnderLoad(name: string, input: string, runtime: Runtime, signal?: AbortSignal, mode: StartMode = 'cold'): Promise<InvocationResult> {
+    this.#lean ??= new InvokeConnections(this.url, { token: this.#token, timeoutMs: this.#timeoutMs, connections: this.#connections });
+    return this.#lean.invoke(name, input, runtime, signal, mode);
   }
 
   /** Has the runtime prepare an instance of the function ahead of `prewarmed` calls; true when one is ready. */
@@ -121,14 +136,7 @@ export class TargetClient {
   }
 
   #checked<T>(path: string, parsed: z.ZodSafeParseResult<T>): T {
-    if (!parsed.success) {
-      throw new TargetError(`${this.url.origin}${path} answered with an unexpected shape: ${parsed.error.message}`, {
-        code: 'bad-response',
-        exitCode: ExitCode.Unreachable,
-        hint: 'Is the target a nebula serve of the same version? Compare `nebula --version` with its /healthz.',
-      });
-    }
-    return parsed.data;
+    return checkedShape(this.url, path, parsed);
   }
 
   async #request(method: string, path: string, body?: Buffer, signal?: AbortSignal): Promise<unknown> {
@@ -136,35 +144,9 @@ export class TargetClient {
     try {
       answer = await this.#send(method, path, body, signal);
     } catch (error) {
-      if (signal?.aborted) {
-        throw new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: ExitCode.Interrupted, cause: error });
-      }
-      throw new TargetError(`cannot reach ${this.url.origin}: ${describeError(error)}`, {
-        code: 'unreachable',
-        hint: `Is \`nebula serve\` running there? Start it with \`nebula serve --port ${this.url.port || 80}\` or pass --target.`,
-        cause: error,
-      });
+      throw sendFailure(this.url, method, path, error, signal);
     }
-    const { status, contentType, text } = answer;
-    let data: unknown;
-    try {
-      data = text.length ? JSON.parse(text) : null;
-    } catch {
-      throw notNebula(this.url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
-    }
-    if (status >= 400) {
-      const parsed = ErrorBodySchema.safeParse(data);
-      // Every error nebula serve sends has this shape: anything else comes from some other server.
-      if (!parsed.success) throw notNebula(this.url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
-      const { code, message } = parsed.data.error;
-      throw new TargetError(`${method} ${path} → ${status} ${code}: ${message}`, {
-        code,
-        status,
-        exitCode: exitCodeFor(status, code),
-        ...(status === 401 ? { hint: 'Pass the server token with --token or NEBULA_TOKEN.' } : {}),
-      });
-    }
-    return data;
+    return answerData(this.url, method, path, answer);
   }
 
   /**
@@ -195,14 +177,14 @@ export class TargetClient {
 }
 
 /** A response as `#request` needs it: status, content type and the body as text. */
-interface Answer {
+export interface Answer {
   status: number;
   contentType: string | undefined;
   text: string;
 }
 
 /** Collects one response's body for `#send`; settles its promise once (an abort may come first). */
-class Collector implements Dispatcher.DispatchHandler {
+class Collector implements Dispatcher.DispatchHandler, Abortable {
   #status = 0;
   #contentType: string | undefined;
   #chunks: Buffer[] = [];
@@ -214,7 +196,7 @@ class Collector implements Dispatcher.DispatchHandler {
   readonly #resolve: (answer: Answer) => void;
   readonly #reject: (error: unknown) => void;
   /** The signal's watch list this request is on, left when it settles. */
-  watchers: Set<Collector> | null = null;
+  watchers: Set<Abortable> | null = null;
 
   constructor(resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
     this.#resolve = resolve;
@@ -269,12 +251,18 @@ class Collector implements Dispatcher.DispatchHandler {
  * signal with every request of a run, and an `abort` listener added and removed per request cost
  * more than the set.
  */
-const watched = new WeakMap<AbortSignal, Set<Collector>>();
+const watched = new WeakMap<AbortSignal, Set<Abortable>>();
 
-function watch(signal: AbortSignal, handler: Collector): void {
+/** A request in flight that a signal can end; it leaves `watchers` when it settles. */
+export interface Abortable {
+  abort(reason: unknown): void;
+  watchers: Set<Abortable> | null;
+}
+
+export function watch(signal: AbortSignal, handler: Abortable): void {
   let set = watched.get(signal);
   if (!set) {
-    const requests = new Set<Collector>();
+    const requests = new Set<Abortable>();
     set = requests;
     watched.set(signal, requests);
     signal.addEventListener(
@@ -288,6 +276,66 @@ function watch(signal: AbortSignal, handler: Collector): void {
   }
   set.add(handler);
   handler.watchers = set;
+}
+
+/** The checked value, or TargetError "bad-response" naming what is off in the answer at `path`. */
+export function checkedShape<T>(url: URL, path: string, parsed: z.ZodSafeParseResult<T>): T {
+  if (!parsed.success) {
+    throw new TargetError(`${url.origin}${path} answered with an unexpected shape: ${parsed.error.message}`, {
+      code: 'bad-response',
+      exitCode: ExitCode.Unreachable,
+      hint: 'Is the target a nebula serve of the same version? Compare `nebula --version` with its /healthz.',
+    });
+  }
+  return parsed.data;
+}
+
+/**
+ * What a request that got no answer becomes: "aborted" when its signal ended it, "unreachable" for
+ * anything else (refused, reset, timed out). One mapping for both clients (this one and
+ * invoke-connection.ts), so a load run's failed lines say the same whichever sent them.
+ */
+export function sendFailure(url: URL, method: string, path: string, error: unknown, signal: AbortSignal | undefined): TargetError {
+  if (signal?.aborted) {
+    return new TargetError(`${method} ${path} was aborted before the target answered`, { code: 'aborted', exitCode: ExitCode.Interrupted, cause: error });
+  }
+  return new TargetError(`cannot reach ${url.origin}: ${describeError(error)}`, {
+    code: 'unreachable',
+    hint: `Is \`nebula serve\` running there? Start it with \`nebula serve --port ${url.port || 80}\` or pass --target.`,
+    cause: error,
+  });
+}
+
+/**
+ * The answer's JSON, or the TargetError it stands for: an error status with nebula's error body is
+ * that error; anything not JSON, or an error status without that body, is "not-nebula".
+ */
+export function answerData(url: URL, method: string, path: string, answer: Answer): unknown {
+  const { status, contentType, text } = answer;
+  let data: unknown;
+  try {
+    data = text.length ? JSON.parse(text) : null;
+  } catch {
+    throw notNebula(url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
+  }
+  if (status >= 400) {
+    const parsed = ErrorBodySchema.safeParse(data);
+    // Every error nebula serve sends has this shape: anything else comes from some other server.
+    if (!parsed.success) throw notNebula(url, `${method} ${path} answered ${status} with ${describeBody(contentType, text)}`);
+    const { code, message } = parsed.data.error;
+    throw new TargetError(`${method} ${path} → ${status} ${code}: ${message}`, {
+      code,
+      status,
+      exitCode: exitCodeFor(status, code),
+      ...(status === 401 ? { hint: 'Pass the server token with --token or NEBULA_TOKEN.' } : {}),
+    });
+  }
+  return data;
+}
+
+/** The path of an invocation (docs/api.md). */
+export function invokePath(name: string, runtime: Runtime, mode: StartMode): string {
+  return `/functions/${encodeURIComponent(name)}/invoke?runtime=${runtime}${mode === 'cold' ? '' : `&mode=${mode}`}`;
 }
 
 /** The exit code an error answer of nebula serve maps to (one meaning per code, see EXIT_CODES). */

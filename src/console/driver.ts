@@ -309,7 +309,7 @@ export class Driver extends EventEmitter<DriverEventMap> {
       nowUs: this.#o.nowUs,
       sleep: (ms) => this.#sleep(ms),
       stopped: () => this.#stopped,
-      invoke: (name, input, runtime) => client.invoke(name, input, runtime, this.#abort.signal),
+      invoke: (name, input, runtime) => client.invokeUnderLoad(name, input, runtime, this.#abort.signal),
       clock: () => (this.#offset ? { offset_us: this.#offset.offset_us, uncertainty_us: this.#offset.uncertainty_us } : null),
       refreshClock: () => this.#refreshClock(),
       emitLine: (line) => {
